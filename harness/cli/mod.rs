@@ -1,0 +1,426 @@
+//! The `hadr` command line: parse, call the library, print, exit with the contract's code.
+//!
+//! Exit codes (scripts and CI depend on them): 0 everything held, 1 an expectation (or a doc
+//! check) failed, 2 invalid input or usage, 3 the substrate is unavailable.
+
+use crate::procedure::{self, check};
+use crate::scenario::{self, Scenario, ScenarioError};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+// Output that never panics: a closed pipe (`hadr procedure show | head`) or a closed terminal
+// ends the output quietly instead of aborting the command.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+macro_rules! err {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
+/// The contract's exit codes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Exit {
+    Ok = 0,
+    ExpectationFailed = 1,
+    InvalidInput = 2,
+    SubstrateUnavailable = 3,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> ExitCode {
+        ExitCode::from(exit as u8)
+    }
+}
+
+const ABOUT: &str =
+    "Test harness and deterministic simulation for Hyperledger Fabric multi-region HA";
+
+const LONG_ABOUT: &str = "\
+hadr runs the IBM Blockchain Platform console's multi-region high-availability procedure as a \
+scenario (three regions, one console each), injects region outages, partitions and latency, and \
+checks that ledgers stay in sync, gossip keeps organizations connected and the surviving consoles \
+still manage every node.";
+
+#[derive(Debug, Parser)]
+#[command(name = "hadr", version, about = ABOUT, long_about = LONG_ABOUT)]
+#[command(after_help = concat!(
+    "Examples:\n",
+    "  hadr validate scenarios/*.yaml\n",
+    "  hadr procedure show --scenario scenarios/multi-region-ha.yaml\n",
+    "  hadr procedure check ../shared/seeds/*.txt\n",
+    "  hadr run scenarios/multi-region-ha.yaml --out target/hadr\n\n",
+    "Exit codes:\n",
+    "  0  every expectation held (or every file is valid / covered)\n",
+    "  1  an expectation failed (or the runbook does not cover a doc)\n",
+    "  2  invalid input or usage\n",
+    "  3  the substrate is unavailable"
+))]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run scenarios on a substrate and write their reports
+    #[command(after_help = concat!(
+        "Example:\n",
+        "  hadr run scenarios/multi-region-ha.yaml --substrate sim --seed 7 --out target/hadr\n\n",
+        "Writes DIR/report.json, DIR/report.md, DIR/junit.xml and DIR/timeline.svg.\n",
+        "Exit 0 when every expectation holds, 1 when one fails, 2 for an invalid scenario,\n",
+        "3 when the substrate is unavailable."
+    ))]
+    Run(RunArgs),
+
+    /// Check scenario files without running them
+    #[command(after_help = concat!(
+        "Example:\n",
+        "  hadr validate scenarios/*.yaml\n\n",
+        "Prints one line per valid file; for an invalid one, every problem with its\n",
+        "file:line:column, what was expected and a hint. Exit 0 when all are valid, 2 otherwise."
+    ))]
+    Validate {
+        /// Scenario files (YAML)
+        #[arg(required = true, value_name = "SCENARIO")]
+        scenarios: Vec<PathBuf>,
+    },
+
+    /// The documented runbook: print it, or check it against published translations
+    #[command(subcommand)]
+    Procedure(ProcedureCommand),
+
+    /// A mock fabric-operations-console, for testing your own automation against it
+    #[command(subcommand)]
+    Console(ConsoleCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConsoleCommand {
+    /// Serve a mock console (import-only: no deployer) on a real socket until Ctrl-C
+    #[command(after_help = concat!(
+        "Example:\n",
+        "  hadr console serve --listen 127.0.0.1:3000\n",
+        "  curl http://127.0.0.1:3000/ak/api/v3/healthcheck\n",
+        "  curl -u admin:password -X POST -H 'content-type: application/json' \\\n",
+        "       -d '{\"roles\":[\"reader\",\"writer\",\"manager\"],\"description\":\"ci\"}' \\\n",
+        "       http://127.0.0.1:3000/ak/api/v3/permissions/keys\n\n",
+        "The default password is accepted only to create API keys; every other /ak/ route takes\n",
+        "Basic auth with api_key:api_secret. Kubernetes deploy routes answer 503, as a real\n",
+        "console without its deployer does. Secrets never appear in the output."
+    ))]
+    Serve {
+        /// Address to listen on
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:3000")]
+        listen: std::net::SocketAddr,
+        /// The console's initial admin user
+        #[arg(long, value_name = "USER", default_value = "admin")]
+        admin: String,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Scenario files (YAML)
+    #[arg(required = true, value_name = "SCENARIO")]
+    pub scenarios: Vec<PathBuf>,
+    /// Where the nodes run
+    #[arg(long, value_enum, default_value_t = Substrate::Sim)]
+    pub substrate: Substrate,
+    /// Overrides the scenario's seed
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Directory for the reports
+    #[arg(long, value_name = "DIR", default_value = "target/hadr")]
+    pub out: PathBuf,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Substrate {
+    /// Deterministic simulation inside this process (nothing to install)
+    Sim,
+    /// hadr's node programs in Docker containers, one network per region
+    Containers,
+    /// Three kind clusters with real Fabric images and consoles
+    Kind,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProcedureCommand {
+    /// Print the runbook for a scenario, step by step, per region
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  hadr procedure show\n",
+        "  hadr procedure show --scenario scenarios/multi-region-ha.yaml\n\n",
+        "Without --scenario, prints the runbook of the built-in example (scenarios/multi-region-ha.yaml)."
+    ))]
+    Show {
+        /// Scenario file whose regions and organizations the runbook is laid out for
+        #[arg(long, value_name = "FILE")]
+        scenario: Option<PathBuf>,
+    },
+
+    /// Check that the runbook covers published translations of the procedure
+    #[command(after_help = concat!(
+        "Example:\n",
+        "  hadr procedure check ../shared/seeds/*.txt\n\n",
+        "Reports per file the sections, steps and link anchors found and the runbook action\n",
+        "covering each; defects of the published text are warnings. Exit 0 when everything is\n",
+        "covered, 1 when something is not, 2 when a file cannot be read."
+    ))]
+    Check {
+        /// Translations of the procedure (markdown with `{: #anchor}` attributes)
+        #[arg(required = true, value_name = "DOC")]
+        docs: Vec<PathBuf>,
+    },
+}
+
+/// Runs the command line of this process.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() {
+                Exit::InvalidInput
+            } else {
+                Exit::Ok
+            }
+            .into();
+        }
+    };
+    run(cli).into()
+}
+
+/// Executes a parsed command line.
+pub fn run(cli: Cli) -> Exit {
+    match cli.command {
+        Command::Run(args) => run_scenarios(&args),
+        Command::Validate { scenarios } => validate(&scenarios),
+        Command::Procedure(ProcedureCommand::Show { scenario }) => show(scenario.as_deref()),
+        Command::Procedure(ProcedureCommand::Check { docs }) => check_docs(&docs),
+        Command::Console(ConsoleCommand::Serve { listen, admin }) => serve_console(listen, admin),
+    }
+}
+
+/// Loads every file, printing the problems of the invalid ones; None when any is invalid.
+fn load_all(paths: &[PathBuf]) -> Option<Vec<Scenario>> {
+    let mut scenarios = Vec::new();
+    let mut invalid = 0;
+    for path in paths {
+        match scenario::load(path) {
+            Ok(scenario) => scenarios.push(scenario),
+            Err(error) => {
+                invalid += 1;
+                report_invalid(&error);
+            }
+        }
+    }
+    if invalid > 0 {
+        err!("{invalid} of {} scenario file(s) invalid", paths.len());
+        return None;
+    }
+    Some(scenarios)
+}
+
+fn report_invalid(error: &ScenarioError) {
+    err!("{error}\n");
+}
+
+fn run_scenarios(args: &RunArgs) -> Exit {
+    let Some(scenarios) = load_all(&args.scenarios) else {
+        return Exit::InvalidInput;
+    };
+    let substrate: &dyn crate::substrate::Substrate = match args.substrate {
+        Substrate::Sim => &crate::substrate::sim::Sim,
+        Substrate::Containers | Substrate::Kind => {
+            let name = args
+                .substrate
+                .to_possible_value()
+                .map(|v| v.get_name().to_string())
+                .unwrap_or_default();
+            err!("hadr run: the `{name}` substrate is not available in this build; use --substrate sim");
+            return Exit::SubstrateUnavailable;
+        }
+    };
+    let mut exit = Exit::Ok;
+    for mut scenario in scenarios {
+        if let Some(seed) = args.seed {
+            scenario.seed = seed;
+        }
+        let out = if args.scenarios.len() == 1 {
+            args.out.clone()
+        } else {
+            args.out.join(&scenario.name)
+        };
+        err!(
+            "running {} on {} (seed {}): {} of workload, {} fault(s)...",
+            scenario.name,
+            substrate.name(),
+            scenario.seed,
+            crate::report::human_duration(scenario.workload.duration),
+            scenario.faults.len()
+        );
+        let (report, history) = match crate::runner::run(&scenario, substrate) {
+            Ok(result) => result,
+            Err(error @ crate::substrate::SubstrateError::Unavailable(_)) => {
+                err!("hadr run: {error}");
+                return Exit::SubstrateUnavailable;
+            }
+            Err(error) => {
+                err!("hadr run: {}: {error}", scenario.name);
+                exit = Exit::ExpectationFailed;
+                continue;
+            }
+        };
+        if let Err(error) = crate::report::write_all(&out, &report, &history) {
+            err!("hadr run: {error}");
+            return Exit::InvalidInput;
+        }
+        for expectation in &report.expectations {
+            out!(
+                "{} {}: {}",
+                if expectation.passed { "pass" } else { "FAIL" },
+                expectation.name,
+                expectation.detail
+            );
+        }
+        let ratio = report.sim_time_ms as f64 / report.wall_time_ms.max(1) as f64;
+        out!(
+            "{}: {} (simulated {} in {} wall, {ratio:.0}x); reports in {}",
+            scenario.name,
+            if report.passed { "passed" } else { "FAILED" },
+            crate::report::human_duration(std::time::Duration::from_millis(report.sim_time_ms)),
+            crate::report::human_duration(std::time::Duration::from_millis(report.wall_time_ms)),
+            out.display()
+        );
+        if !report.passed {
+            out!("replay: {}", report.replay);
+            exit = Exit::ExpectationFailed;
+        }
+    }
+    exit
+}
+
+fn serve_console(listen: std::net::SocketAddr, admin: String) -> Exit {
+    let mut options = crate::console::ServeOptions::new(listen);
+    options.initial_admin = admin;
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            err!("hadr console serve: {error}");
+            return Exit::SubstrateUnavailable;
+        }
+    };
+    let log: crate::console::LogSink =
+        std::sync::Arc::new(std::sync::Mutex::new(std::io::stdout()));
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    match runtime.block_on(crate::console::serve(options, shutdown, log)) {
+        Ok(()) => Exit::Ok,
+        Err(error) => {
+            err!("hadr console serve: cannot serve on {listen}: {error}");
+            Exit::InvalidInput
+        }
+    }
+}
+
+fn validate(paths: &[PathBuf]) -> Exit {
+    let mut invalid = 0;
+    for path in paths {
+        match scenario::load(path) {
+            Ok(scenario) => out!("ok: {}: {}", path.display(), summary(&scenario)),
+            Err(error) => {
+                invalid += 1;
+                report_invalid(&error);
+            }
+        }
+    }
+    if invalid > 0 {
+        err!("{invalid} of {} scenario file(s) invalid", paths.len());
+        Exit::InvalidInput
+    } else {
+        Exit::Ok
+    }
+}
+
+/// `multi-region-ha: 3 regions, 14 nodes, 1 fault, 5 expectations`.
+fn summary(scenario: &Scenario) -> String {
+    let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+    format!(
+        "{}: {}, {}, {}, {}",
+        scenario.name,
+        plural(scenario.topology.regions.len(), "region"),
+        plural(scenario.layout().len(), "node"),
+        plural(scenario.faults.len(), "fault"),
+        plural(scenario.expect.len(), "expectation"),
+    )
+}
+
+fn show(path: Option<&Path>) -> Exit {
+    let scenario = match path {
+        Some(path) => match scenario::load(path) {
+            Ok(scenario) => scenario,
+            Err(error) => {
+                report_invalid(&error);
+                return Exit::InvalidInput;
+            }
+        },
+        None => scenario::example(),
+    };
+    out!("{}", procedure::plan(&scenario).to_string().trim_end());
+    Exit::Ok
+}
+
+fn check_docs(paths: &[PathBuf]) -> Exit {
+    let mut exit = Exit::Ok;
+    for (index, path) in paths.iter().enumerate() {
+        if index > 0 {
+            out!("");
+        }
+        match std::fs::read_to_string(path) {
+            Ok(text) => {
+                let report = check::check(&path.display().to_string(), &text);
+                out!("{report}");
+                if !report.passed() {
+                    exit = exit.max(Exit::ExpectationFailed);
+                }
+            }
+            Err(error) => {
+                err!("{}: error: cannot read the doc: {error}", path.display());
+                exit = Exit::InvalidInput;
+            }
+        }
+    }
+    exit
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn exit_codes_follow_the_contract() {
+        assert_eq!(Exit::Ok as u8, 0);
+        assert_eq!(Exit::ExpectationFailed as u8, 1);
+        assert_eq!(Exit::InvalidInput as u8, 2);
+        assert_eq!(Exit::SubstrateUnavailable as u8, 3);
+        assert!(Exit::InvalidInput > Exit::ExpectationFailed);
+    }
+}

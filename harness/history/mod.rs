@@ -1,0 +1,224 @@
+//! What happened during a run, Jepsen-style: client operations (invoke, then ok / fail /
+//! info), faults, procedure steps and observations made through the nodes' real interfaces
+//! (operations endpoints, channel info, discovery, console listings), each stamped with
+//! simulated time. Checks (checks/) are pure functions of a `History`, so they judge every
+//! substrate the same way.
+
+use serde::{Deserialize, Serialize};
+
+/// Milliseconds since the substrate started the network (simulated on `sim`).
+pub type TimeMs = u64;
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct History {
+    pub events: Vec<Event>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub at_ms: TimeMs,
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum EventKind {
+    /// A runbook step ran (or was skipped) in a region, with the doc anchor it implements.
+    Step(StepRecord),
+    /// The workload began: scenario fault times are offsets from here.
+    WorkloadStarted,
+    /// The last transaction was submitted.
+    WorkloadStopped,
+    /// A client operation: a transaction, a CA registration, a console call.
+    Op(Operation),
+    /// A fault began or healed.
+    Fault(FaultRecord),
+    /// A node stopped or started (crash, restart, region outage, heal).
+    NodeState { node: String, up: bool },
+    /// A peer's channel info (`peer channel getinfo`): height and current block hash.
+    LedgerInfo(LedgerInfo),
+    /// A node could not be observed (unreachable, refused, timed out).
+    Unreachable { node: String, what: String },
+    /// The block hashes and committed transactions of a peer, fetched at the end of a run.
+    Chain(ChainRecord),
+    /// Whom a peer knows on the channel (discovery's peer membership).
+    Membership(MembershipRecord),
+    /// An ordering node's Raft view (operations metrics).
+    OrdererStatus(OrdererStatus),
+    /// What a console lists, and whether it answered.
+    ConsoleListing(ConsoleListing),
+    /// A console acting on a node (status probe, channel join).
+    ConsoleAction(ConsoleAction),
+    /// A free-form note for the timeline (e.g. "leader elected").
+    Note { text: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepRecord {
+    /// The section anchor, e.g. `ibp-console-hadr-peerCA`.
+    pub section: String,
+    /// The doc link anchor the step implements, if the step has one.
+    pub anchor: Option<String>,
+    /// The runbook action name, e.g. `import-ca`.
+    pub action: String,
+    /// Region (cluster) whose console performs the step.
+    pub region: String,
+    pub outcome: StepOutcome,
+    /// What the console answered, or why the step was skipped.
+    pub detail: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepOutcome {
+    Ok,
+    Failed,
+    Skipped,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OpPhase {
+    Invoke,
+    Ok,
+    Fail,
+    /// Outcome unknown (timeout): the operation may or may not have taken effect.
+    Info,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Operation {
+    /// Pairs an invoke with its completion.
+    pub op_id: u64,
+    /// Who performed it: `client.us-east`, `console.us-west`, ...
+    pub process: String,
+    pub phase: OpPhase,
+    /// What was attempted: `create_asset`, `transfer_asset`, `register`, `enroll`.
+    pub function: String,
+    /// The Fabric transaction ID, when there is one.
+    pub tx_id: Option<String>,
+    /// The node the operation targeted last (endorsing peer, orderer, CA).
+    pub node: Option<String>,
+    /// Error text or notes; never a secret.
+    pub detail: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FaultRecord {
+    /// Index in the scenario's `faults` list.
+    pub index: usize,
+    pub phase: FaultPhase,
+    /// A person's description, e.g. "region outage us-west (crash)".
+    pub description: String,
+    /// The regions the fault takes out or separates.
+    pub regions: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultPhase {
+    Start,
+    Heal,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerInfo {
+    pub peer: String,
+    pub channel: String,
+    pub height: u64,
+    /// Hex SHA-256 of the last block's header.
+    pub current_block_hash: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainRecord {
+    pub peer: String,
+    pub channel: String,
+    pub blocks: Vec<BlockRecord>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockRecord {
+    pub number: u64,
+    /// Hex SHA-256 of the block header.
+    pub hash: String,
+    /// IDs of the transactions the peer validated as VALID in this block.
+    pub valid_tx_ids: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MembershipRecord {
+    pub peer: String,
+    pub msp_id: String,
+    pub channel: String,
+    /// Alive peers it knows, other than itself.
+    pub known: Vec<KnownPeer>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct KnownPeer {
+    pub endpoint: String,
+    pub msp_id: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrdererStatus {
+    pub node: String,
+    pub is_leader: bool,
+    /// consensus_etcdraft_committed_block_number
+    pub committed_block_number: u64,
+    pub active_nodes: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsoleListing {
+    /// Region whose console was asked.
+    pub region: String,
+    pub answered: bool,
+    /// Display names of the components it lists (CAs, peers, orderers, MSPs).
+    pub components: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsoleAction {
+    pub region: String,
+    /// `status` or `join`.
+    pub action: String,
+    pub target: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+impl History {
+    pub fn push(&mut self, at_ms: TimeMs, kind: EventKind) {
+        self.events.push(Event { at_ms, kind });
+    }
+
+    /// When the workload started, if it did.
+    pub fn workload_started_at(&self) -> Option<TimeMs> {
+        self.events
+            .iter()
+            .find(|e| matches!(e.kind, EventKind::WorkloadStarted))
+            .map(|e| e.at_ms)
+    }
+
+    /// The time of the last fault heal, if any fault healed.
+    pub fn last_heal_at(&self) -> Option<TimeMs> {
+        self.events
+            .iter()
+            .filter(|e| matches!(&e.kind, EventKind::Fault(f) if f.phase == FaultPhase::Heal))
+            .map(|e| e.at_ms)
+            .max()
+    }
+
+    /// Iterates over the events of one kind, with their times.
+    pub fn iter<'a, T: 'a>(
+        &'a self,
+        pick: impl Fn(&'a EventKind) -> Option<&'a T> + 'a,
+    ) -> impl Iterator<Item = (TimeMs, &'a T)> + 'a {
+        self.events
+            .iter()
+            .filter_map(move |e| pick(&e.kind).map(|t| (e.at_ms, t)))
+    }
+}

@@ -1,0 +1,19 @@
+//! hadr: a test harness and deterministic simulation for Hyperledger Fabric multi-region HA.
+
+pub mod checks;
+pub mod cli;
+pub mod clock;
+pub mod console;
+pub mod fabric;
+pub mod history;
+pub mod net;
+pub mod node;
+pub mod procedure;
+pub mod report;
+pub mod runner;
+pub mod scenario;
+pub mod secret;
+pub mod substrate;
+#[doc(hidden)]
+pub mod test_support;
+pub mod workload;

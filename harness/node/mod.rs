@@ -1,0 +1,44 @@
+//! Node programs: the async shells that run Fabric's protocol cores (fabric/) on a
+//! [`Net`], one per role, the same code on turmoil and on real sockets.
+
+pub mod ca;
+pub mod client;
+pub mod endpoints;
+pub mod links;
+pub mod ops;
+pub mod orderer;
+pub mod peer;
+pub mod wire;
+
+use crate::net::Net;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+
+/// A node's program, running until it stops or its host crashes.
+pub type NodeFuture = Pin<Box<dyn Future<Output = io::Result<()>>>>;
+
+/// A node to start, with its configuration and disk.
+#[derive(Clone)]
+pub enum Launch {
+    Peer(peer::PeerProgram, peer::PeerDisk),
+    Orderer(orderer::OrdererProgram),
+    Ca(ca::CaDisk, crate::clock::Clock),
+    Client(client::ClientProgram),
+    /// Any other program (a console, a test fixture), built anew on each start.
+    Program(Arc<dyn Fn(Arc<dyn Net>) -> NodeFuture>),
+}
+
+impl Launch {
+    /// The node's program for its `restarts`-th start on `net`.
+    pub fn start(&self, net: Arc<dyn Net>, restarts: u64) -> NodeFuture {
+        match self.clone() {
+            Launch::Peer(program, disk) => Box::pin(peer::run(program, disk, net, restarts)),
+            Launch::Orderer(program) => Box::pin(orderer::run(program, net, restarts)),
+            Launch::Ca(disk, clock) => Box::pin(ca::run(disk, net, clock)),
+            Launch::Client(program) => Box::pin(client::run(program, net)),
+            Launch::Program(program) => program(net),
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! The scenario's faults, at their times: each one starts at `at` after the workload began
+//! and heals `for` later, as changes to the world and `Fault` events in the history.
+
+use super::world::{Change, World};
+use crate::checks::view::describe_fault;
+use crate::history::{EventKind, FaultPhase, FaultRecord};
+use crate::scenario::layout::region_of;
+use crate::scenario::model::{Fault, FaultKind, OutageMode, Scenario};
+use std::rc::Rc;
+use std::time::Duration;
+
+/// Runs every fault of `scenario` at its time; returns when all have healed (or, for
+/// faults without an end, started).
+pub async fn run(world: Rc<dyn World>, scenario: Rc<Scenario>, workload_start: Duration) {
+    let mut tasks = tokio::task::JoinSet::new();
+    for index in 0..scenario.faults.len() {
+        let world = world.clone();
+        let scenario = scenario.clone();
+        tasks.spawn_local(async move {
+            let fault = &scenario.faults[index];
+            sleep_until(&world, workload_start + fault.at).await;
+            let (start, heal) = changes(&*world, &scenario, fault);
+            world.apply(start).await;
+            record(&*world, index, fault, FaultPhase::Start);
+            let Some(duration) = fault.duration else {
+                return;
+            };
+            sleep_until(&world, workload_start + fault.at + duration).await;
+            world.apply(heal).await;
+            record(&*world, index, fault, FaultPhase::Heal);
+        });
+    }
+    while tasks.join_next().await.is_some() {}
+}
+
+async fn sleep_until(world: &Rc<dyn World>, at: Duration) {
+    let now = world.clock().now();
+    if at > now {
+        tokio::time::sleep(at - now).await;
+    }
+}
+
+fn record(world: &dyn World, index: usize, fault: &Fault, phase: FaultPhase) {
+    let (description, regions) = describe_fault(&fault.kind);
+    world.record(EventKind::Fault(FaultRecord {
+        index,
+        phase,
+        description,
+        regions,
+    }));
+}
+
+/// The change that starts `fault` and the one that heals it.
+fn changes(world: &dyn World, scenario: &Scenario, fault: &Fault) -> (Change, Change) {
+    let in_regions = |regions: &[String]| -> Vec<String> {
+        world
+            .nodes()
+            .into_iter()
+            .filter(|node| regions.iter().any(|r| r == region_of(node)))
+            .collect()
+    };
+    match &fault.kind {
+        FaultKind::RegionOutage { region, mode } => {
+            let nodes = in_regions(std::slice::from_ref(region));
+            match mode {
+                OutageMode::Crash => (Change::Crash(nodes.clone()), Change::Restart(nodes)),
+                OutageMode::Cut => (Change::Isolate(nodes.clone()), Change::Rejoin(nodes)),
+            }
+        }
+        FaultKind::Partition { sides } => {
+            let (a, b) = (in_regions(&sides[0]), in_regions(&sides[1]));
+            (Change::Cut(a.clone(), b.clone()), Change::Heal(a, b))
+        }
+        FaultKind::Latency { regions, rtt } => {
+            let a = in_regions(std::slice::from_ref(&regions[0]));
+            let b = in_regions(std::slice::from_ref(&regions[1]));
+            let usual = scenario.topology.one_way_delay(&regions[0], &regions[1]);
+            (
+                Change::Delay(a.clone(), b.clone(), *rtt / 2),
+                Change::Delay(a, b, usual),
+            )
+        }
+        FaultKind::NodeCrash { node } => (
+            Change::Crash(vec![node.clone()]),
+            Change::Restart(vec![node.clone()]),
+        ),
+    }
+}

@@ -1,0 +1,226 @@
+//! Runs a scenario: builds its network (prebuilt, or through the documented procedure),
+//! starts the workload, injects the faults, observes, and hands the history to the checks.
+//! The same code drives every substrate through [`world::World`].
+
+pub mod faults;
+pub mod material;
+pub mod network;
+pub mod observe;
+pub mod prebuilt;
+pub mod world;
+
+use crate::history::{EventKind, History, OpPhase};
+use crate::node::client::{ClientProgram, Recorder};
+use crate::node::Launch;
+use crate::report::Report;
+use crate::scenario::layout::client_name;
+use crate::scenario::model::{Runbook, Scenario};
+use crate::substrate::{RunOutput, Substrate, SubstrateError};
+use network::Network;
+use observe::Observer;
+use rand::{RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::cell::Cell;
+use std::rc::Rc;
+use std::time::Duration;
+use world::{Change, World};
+
+/// How often the harness samples ledgers and ordering nodes, and membership.
+const LEDGER_SAMPLE_INTERVAL: Duration = Duration::from_secs(1);
+const MEMBERSHIP_SAMPLE_EVERY: u64 = 5;
+/// How long the network may take to form its gossip membership before the workload.
+const GOSSIP_FORMATION_TIMEOUT: Duration = Duration::from_secs(120);
+/// After the workload: how long transactions may take to reach an outcome, and ledgers to
+/// converge.
+const SETTLE_OPERATIONS_TIMEOUT: Duration = Duration::from_secs(120);
+const SETTLE_LEDGERS_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// Runs `scenario` on `substrate` and judges it.
+pub fn run(
+    scenario: &Scenario,
+    substrate: &dyn Substrate,
+) -> Result<(Report, History), SubstrateError> {
+    let wall = std::time::Instant::now();
+    let RunOutput {
+        history,
+        sim_time_ms,
+        latency_resolution_ms: _,
+    } = substrate.run(scenario)?;
+    let mut report = Report::build(
+        scenario,
+        &history,
+        substrate.name(),
+        wall.elapsed().as_millis() as u64,
+    );
+    report.sim_time_ms = sim_time_ms;
+    Ok((report, history))
+}
+
+/// Drives `scenario` inside `world`: the network, the workload, the faults, the observations.
+pub async fn execute(world: Rc<dyn World>, scenario: Rc<Scenario>) -> Result<(), String> {
+    let mut rng = ChaCha8Rng::seed_from_u64(scenario.seed);
+    let network = Rc::new(match scenario.procedure.runbook {
+        Runbook::Prebuilt => prebuilt::build(&world, &scenario, &mut rng).await?,
+        Runbook::Documented => {
+            return Err("the documented runbook cannot run on this substrate yet".to_string())
+        }
+    });
+    let observer = Rc::new(Observer::new(
+        world.clone(),
+        network.clone(),
+        rng.next_u64(),
+    ));
+    wait_for_gossip(&world, &observer, &network).await;
+
+    let start = world.clock().now() + Duration::from_secs(1);
+    let pending = Rc::new(Cell::new(0i64));
+    launch_client(
+        &world,
+        &scenario,
+        &network,
+        start,
+        pending.clone(),
+        rng.next_u64(),
+    )
+    .await?;
+    sleep_until(&world, start).await;
+    world.record(EventKind::WorkloadStarted);
+    let faults = tokio::task::spawn_local(faults::run(world.clone(), scenario.clone(), start));
+    let observing = Rc::new(Cell::new(true));
+    let sampler = tokio::task::spawn_local(sample(observer.clone(), observing.clone()));
+
+    sleep_until(&world, start + scenario.workload.duration).await;
+    world.record(EventKind::WorkloadStopped);
+    let settle_start = world.clock().now();
+    while pending.get() > 0 && world.clock().now() < settle_start + SETTLE_OPERATIONS_TIMEOUT {
+        tokio::time::sleep(LEDGER_SAMPLE_INTERVAL).await;
+    }
+    let _ = faults.await;
+    let settle_start = world.clock().now();
+    while !ledgers_agree(&observer, &network).await
+        && world.clock().now() < settle_start + SETTLE_LEDGERS_TIMEOUT
+    {
+        tokio::time::sleep(LEDGER_SAMPLE_INTERVAL).await;
+    }
+    observing.set(false);
+    let _ = sampler.await;
+    observer.ledger_round().await;
+    observer.membership_round().await;
+    observer.chains().await;
+    Ok(())
+}
+
+async fn sleep_until(world: &Rc<dyn World>, at: Duration) {
+    let now = world.clock().now();
+    if at > now {
+        tokio::time::sleep(at - now).await;
+    }
+}
+
+/// Waits until every peer knows every other peer through gossip (or the timeout passes).
+async fn wait_for_gossip(world: &Rc<dyn World>, observer: &Rc<Observer>, network: &Network) {
+    let deadline = world.clock().now() + GOSSIP_FORMATION_TIMEOUT;
+    while world.clock().now() < deadline {
+        let records = observer.membership_round().await;
+        let complete = records.len() == network.peers.len()
+            && records
+                .iter()
+                .all(|r| r.known.len() + 1 == network.peers.len());
+        if complete {
+            return;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// Whether every running peer answers with the same height and tip.
+async fn ledgers_agree(observer: &Rc<Observer>, network: &Network) -> bool {
+    let mut tips = std::collections::BTreeSet::new();
+    for peer in &network.peers {
+        if let Some(info) = observer.chain_info(peer).await {
+            tips.insert((info.height, info.current_block_hash));
+        }
+    }
+    tips.len() <= 1
+}
+
+/// Samples ledgers and ordering nodes every second and membership every five, while
+/// `observing`.
+async fn sample(observer: Rc<Observer>, observing: Rc<Cell<bool>>) {
+    let mut round = 0u64;
+    let mut rounds = tokio::task::JoinSet::new();
+    while observing.get() {
+        let o = observer.clone();
+        rounds.spawn_local(async move { o.ledger_round().await });
+        let o = observer.clone();
+        rounds.spawn_local(async move { o.orderer_round().await });
+        if round % MEMBERSHIP_SAMPLE_EVERY == 0 {
+            let o = observer.clone();
+            rounds.spawn_local(async move {
+                o.membership_round().await;
+            });
+        }
+        round += 1;
+        tokio::time::sleep(LEDGER_SAMPLE_INTERVAL).await;
+        while rounds.try_join_next().is_some() {}
+    }
+    while rounds.join_next().await.is_some() {}
+}
+
+/// Starts the client application in its region, as a member of the first organization.
+async fn launch_client(
+    world: &Rc<dyn World>,
+    scenario: &Scenario,
+    network: &Network,
+    start: Duration,
+    pending: Rc<Cell<i64>>,
+    seed: u64,
+) -> Result<(), String> {
+    let msp_id = scenario
+        .topology
+        .organizations
+        .first()
+        .map(|o| o.msp_id.clone())
+        .ok_or("the scenario has no organization")?;
+    let identity = network
+        .clients
+        .get(&msp_id)
+        .cloned()
+        .ok_or("no client identity")?;
+    let recording = world.clone();
+    let record: Recorder = Rc::new(move |event: EventKind| {
+        if let EventKind::Op(op) = &event {
+            pending.set(pending.get() + if op.phase == OpPhase::Invoke { 1 } else { -1 });
+        }
+        recording.record(event);
+    });
+    let name = client_name(&scenario.workload.client_region);
+    // The client prefers gateway peers in its own region (closest first).
+    let mut gateway_peers = network.peer_endpoints(&msp_id);
+    gateway_peers.sort_by_key(|endpoint| {
+        !endpoint.contains(&format!(".{}:", scenario.workload.client_region))
+    });
+    let program = ClientProgram {
+        name: name.clone(),
+        identity,
+        channel_id: network.channel_id.clone(),
+        chaincode: network.chaincode.clone(),
+        gateway_peers,
+        organizations: network.admins.keys().cloned().collect(),
+        orderers: network.orderer_endpoints(),
+        rate_per_s: scenario.workload.rate_per_s,
+        start,
+        duration: scenario.workload.duration,
+        fabric: scenario.topology.fabric.clone(),
+        seed,
+        clock: world.clock(),
+        record,
+    };
+    world
+        .apply(Change::Launch {
+            name,
+            node: Box::new(Launch::Client(program)),
+        })
+        .await;
+    Ok(())
+}

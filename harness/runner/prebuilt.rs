@@ -1,0 +1,225 @@
+//! The network a scenario describes, built directly by the substrate (`procedure: {runbook:
+//! prebuilt}`): ordering nodes, each organization's CA, and peers that have joined the
+//! channel and installed the chaincode. The chaincode definition is then approved and
+//! committed over the network through the peers' admin channel, as the procedure's last
+//! step in cluster 1 would.
+
+use super::material::Material;
+use super::network::{component, Network, PeerRecord};
+use super::world::{Change, World};
+use crate::console::api::ComponentType;
+use crate::console::peer_admin::{GrpcWebPeerAdmin, PeerAdmin};
+use crate::fabric::invocation::Invocation;
+use crate::fabric::lifecycle::ChaincodeDefinition;
+use crate::fabric::orderer::OrdererDisk;
+use crate::fabric::peer_state::PeerState;
+use crate::fabric::txbuild::signed_proposal;
+use crate::net::frame::Keepalive;
+use crate::net::http::HttpClient;
+use crate::node::orderer::OrdererProgram;
+use crate::node::peer::PeerProgram;
+use crate::node::Launch;
+use crate::scenario::model::Scenario;
+use rand::RngCore;
+use rand_chacha::ChaCha8Rng;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// How long the ordering service may take to elect its first leader and accept the
+/// chaincode definition.
+const SETUP_TIMEOUT: Duration = Duration::from_secs(120);
+
+pub async fn build(
+    world: &Rc<dyn World>,
+    scenario: &Scenario,
+    rng: &mut ChaCha8Rng,
+) -> Result<Network, String> {
+    let material = Material::prebuilt(scenario, rng)?;
+    let clock = world.clock();
+    let fabric = &scenario.topology.fabric;
+    let channel_id = scenario.topology.channel.name.clone();
+
+    let mut orderers = Vec::new();
+    for (index, (name, identity)) in material.ordering.nodes.iter().enumerate() {
+        let program = OrdererProgram {
+            name: name.clone(),
+            node_id: index as u64 + 1,
+            identity: Arc::new(identity.clone()),
+            ordering: fabric.ordering.clone(),
+            keepalive: Keepalive {
+                interval: fabric.keepalive.client_interval,
+                timeout: fabric.keepalive.client_timeout,
+            },
+            seed: rng.next_u64(),
+            disk: OrdererDisk::new(material.genesis.clone()),
+            clock,
+        };
+        world
+            .apply(Change::Launch {
+                name: name.clone(),
+                node: Box::new(Launch::Orderer(program)),
+            })
+            .await;
+        orderers.push(component(
+            name,
+            ComponentType::Orderer,
+            Some(&scenario.topology.ordering_service.msp_id),
+        ));
+    }
+
+    let mut cas = Vec::new();
+    let mut peers = Vec::new();
+    let (mut observers, mut clients, mut admins) =
+        (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
+    for (msp_id, org) in &material.orgs {
+        let disk = Arc::new(Mutex::new(org.ca.state()));
+        world
+            .apply(Change::Launch {
+                name: org.ca_host.clone(),
+                node: Box::new(Launch::Ca(disk, clock)),
+            })
+            .await;
+        cas.push(component(&org.ca_host, ComponentType::Ca, Some(msp_id)));
+        for (name, identity) in &org.peers {
+            let mut state =
+                PeerState::new(identity.clone(), &org.msp).map_err(|e| e.to_string())?;
+            for invocation in [
+                Invocation::JoinChain {
+                    genesis_block: Box::new(material.genesis.clone()),
+                },
+                Invocation::InstallChaincode {
+                    name: scenario.topology.channel.chaincode.name.clone(),
+                    version: scenario.topology.channel.chaincode.version.clone(),
+                },
+            ] {
+                let proposal = signed_proposal(&org.admin, "", &invocation, clock.now(), rng);
+                let response = state.process_proposal(&proposal.signed);
+                if response.response.status != 200 {
+                    return Err(format!("{name}: {}", response.response.message));
+                }
+            }
+            let program = PeerProgram {
+                name: name.clone(),
+                identity: identity.clone(),
+                local_msp: org.msp.clone(),
+                fabric: fabric.clone(),
+                external_endpoint: true,
+                bootstrap: Vec::new(),
+                seed: rng.next_u64(),
+                clock,
+            };
+            world
+                .apply(Change::Launch {
+                    name: name.clone(),
+                    node: Box::new(Launch::Peer(program, Rc::new(RefCell::new(state)))),
+                })
+                .await;
+            peers.push(PeerRecord {
+                name: name.clone(),
+                msp_id: msp_id.clone(),
+                component: component(name, ComponentType::Peer, Some(msp_id)),
+            });
+        }
+        observers.insert(msp_id.clone(), org.client.clone());
+        clients.insert(msp_id.clone(), org.client.clone());
+        admins.insert(msp_id.clone(), org.admin.clone());
+    }
+    let network = Network {
+        channel_id,
+        chaincode: scenario.topology.channel.chaincode.name.clone(),
+        peers,
+        orderers,
+        cas,
+        observers,
+        clients,
+        admins,
+    };
+    define_chaincode(world, scenario, &network, rng.next_u64()).await?;
+    Ok(network)
+}
+
+/// Approves the chaincode definition for every organization and commits it (Fabric 2.x's
+/// "instantiate"), retrying while the ordering service has no leader yet.
+pub async fn define_chaincode(
+    world: &Rc<dyn World>,
+    scenario: &Scenario,
+    network: &Network,
+    seed: u64,
+) -> Result<(), String> {
+    let epoch = tokio::time::Instant::now() - world.clock().now();
+    let admin = GrpcWebPeerAdmin::new(
+        HttpClient::new(world.net()),
+        Duration::from_secs(10),
+        epoch,
+        seed,
+    );
+    let chaincode = &scenario.topology.channel.chaincode;
+    let definition = ChaincodeDefinition {
+        name: chaincode.name.clone(),
+        version: chaincode.version.clone(),
+        sequence: 1,
+    };
+    let orderer = network
+        .orderers
+        .first()
+        .ok_or("the network has no ordering node")?;
+    let first_peer_of = |msp_id: &str| {
+        network
+            .peers
+            .iter()
+            .find(|p| p.msp_id == msp_id)
+            .map(|p| p.component.clone())
+    };
+    for (msp_id, identity) in &network.admins {
+        let peer = first_peer_of(msp_id).ok_or_else(|| format!("{msp_id} has no peer"))?;
+        retry(world, "approve the chaincode definition", || {
+            admin.approve_chaincode(&peer, orderer, &network.channel_id, &definition, identity)
+        })
+        .await?;
+    }
+    let endorsers: Vec<_> = network
+        .admins
+        .keys()
+        .filter_map(|msp_id| first_peer_of(msp_id))
+        .collect();
+    let (_, committer) = network
+        .admins
+        .iter()
+        .next()
+        .ok_or("the network has no organization")?;
+    retry(world, "commit the chaincode definition", || {
+        admin.commit_chaincode(
+            &endorsers,
+            orderer,
+            &network.channel_id,
+            &definition,
+            committer,
+        )
+    })
+    .await
+}
+
+/// Retries `attempt` every 2 s until it succeeds or [`SETUP_TIMEOUT`] passes.
+pub async fn retry<'a, F, E>(
+    world: &Rc<dyn World>,
+    what: &str,
+    mut attempt: impl FnMut() -> F,
+) -> Result<(), String>
+where
+    F: std::future::Future<Output = Result<(), E>> + 'a,
+    E: std::fmt::Display,
+{
+    let deadline = world.clock().now() + SETUP_TIMEOUT;
+    loop {
+        match attempt().await {
+            Ok(()) => return Ok(()),
+            Err(e) if world.clock().now() >= deadline => {
+                return Err(format!("could not {what} within {SETUP_TIMEOUT:?}: {e}"))
+            }
+            Err(_) => tokio::time::sleep(Duration::from_secs(2)).await,
+        }
+    }
+}

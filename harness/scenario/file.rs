@@ -1,0 +1,186 @@
+//! The scenario file format as written: serde types that mirror the YAML one to one, with the
+//! source position of every value that validation may have to point at. Unknown keys are
+//! refused here; everything else (references, ranges, durations) is checked in validate.rs,
+//! which turns these types into the model.
+
+use super::latency::LatencySpec;
+use super::model::{AnchorPeers, Limit, OutageMode, Runbook};
+use serde::de::{Deserializer, MapAccess, Visitor};
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+use std::fmt;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    // `name`, `topology` and `workload` are required; validation reports their absence for
+    // the file as a whole (serde-saphyr has no good position for a missing top-level key).
+    pub name: Option<Spanned<String>>,
+    pub description: Option<String>,
+    pub seed: Option<u64>,
+    pub topology: Option<Spanned<TopologyFile>>,
+    pub procedure: Option<ProcedureFile>,
+    pub workload: Option<Spanned<WorkloadFile>>,
+    #[serde(default)]
+    pub faults: Vec<Spanned<FaultFile>>,
+    #[serde(default)]
+    pub expect: Vec<Spanned<ExpectationFile>>,
+    pub simulation: Option<SimulationFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopologyFile {
+    pub latency: Spanned<LatencySpec>,
+    pub intra_region_rtt: Option<Spanned<String>>,
+    pub regions: Spanned<Vec<RegionFile>>,
+    pub ordering_service: Spanned<OrderingServiceFile>,
+    pub organizations: Spanned<Vec<Spanned<OrganizationFile>>>,
+    pub channel: Option<ChannelFile>,
+    pub fabric: Option<FabricOverrides>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegionFile {
+    pub name: Spanned<String>,
+    pub location: Spanned<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderingServiceFile {
+    pub msp_id: Option<Spanned<String>>,
+    pub nodes: Spanned<Vec<Spanned<String>>>,
+    pub batch_timeout: Option<Spanned<String>>,
+    pub max_message_count: Option<Spanned<i64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrganizationFile {
+    pub msp_id: Spanned<String>,
+    pub home: Spanned<String>,
+    pub peers_per_region: Option<Spanned<i64>>,
+    pub regions: Option<Spanned<Vec<Spanned<String>>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelFile {
+    pub name: Spanned<String>,
+    pub chaincode: ChaincodeFile,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChaincodeFile {
+    pub name: String,
+    pub version: String,
+}
+
+/// `fabric:`: Fabric configuration keys and values, in file order, with their positions.
+#[derive(Debug)]
+pub struct FabricOverrides(pub Vec<(Spanned<String>, Spanned<FabricValue>)>);
+
+/// A value under `fabric:`; its kind is checked against the key's.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum FabricValue {
+    Bool(bool),
+    Integer(i64),
+    Number(f64),
+    Text(String),
+}
+
+impl<'de> Deserialize<'de> for FabricOverrides {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct PairsVisitor;
+        impl<'de> Visitor<'de> for PairsVisitor {
+            type Value = FabricOverrides;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a mapping from Fabric configuration keys to values")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut pairs = Vec::new();
+                while let Some(key) = map.next_key::<Spanned<String>>()? {
+                    pairs.push((key, map.next_value()?));
+                }
+                Ok(FabricOverrides(pairs))
+            }
+        }
+        deserializer.deserialize_map(PairsVisitor)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProcedureFile {
+    pub runbook: Option<Runbook>,
+    #[serde(default)]
+    pub skip: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub recreate: Vec<Spanned<String>>,
+    pub import_all_peers_everywhere: Option<bool>,
+    pub anchor_peers: Option<AnchorPeers>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadFile {
+    pub rate_per_s: Spanned<f64>,
+    pub duration: Spanned<String>,
+    pub client_region: Option<Spanned<String>>,
+}
+
+/// A fault: `at`, optionally `for`, and exactly one kind key.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultFile {
+    pub at: Spanned<String>,
+    #[serde(rename = "for")]
+    pub lasts: Option<Spanned<String>>,
+    pub region_outage: Option<Spanned<String>>,
+    pub mode: Option<Spanned<OutageMode>>,
+    pub partition: Option<Spanned<Vec<PartitionSide>>>,
+    pub latency: Option<Spanned<LatencyFaultFile>>,
+    pub node_crash: Option<Spanned<String>>,
+}
+
+/// One side of a partition: region names.
+pub type PartitionSide = Spanned<Vec<Spanned<String>>>;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LatencyFaultFile {
+    pub between: Spanned<Vec<Spanned<String>>>,
+    pub rtt: Spanned<String>,
+}
+
+/// One `expect:` entry, a mapping with a single key naming the expectation.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum ExpectationFile {
+    LedgerInSync {
+        within: Spanned<String>,
+    },
+    NoLostTransactions {},
+    TransactionsContinue {
+        during_fault: Spanned<i64>,
+        min_success_ratio: Spanned<f64>,
+    },
+    CrossOrgGossip {},
+    ConsoleFailover {
+        failed_region: Spanned<String>,
+    },
+    DocumentedLimit {
+        limit: Limit,
+    },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimulationFile {
+    pub tick: Option<Spanned<String>>,
+    pub max_duration: Option<Spanned<String>>,
+}

@@ -1,0 +1,174 @@
+//! The nodes a scenario's network consists of, and their names.
+//!
+//! Names read like Fabric host names with the region last (`peer0.org1.us-east`), so a
+//! region's nodes are the names ending in `.<region>`, on every substrate.
+
+use super::model::Scenario;
+use serde::Serialize;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Console,
+    CertificateAuthority,
+    Orderer,
+    Peer,
+    Client,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct NodeSpec {
+    pub name: String,
+    pub region: String,
+    pub role: Role,
+    /// The organization the node belongs to (the ordering service's MSP for orderers).
+    pub msp_id: Option<String>,
+}
+
+/// `Org1MSP` -> `org1`: the short organization name used in node names.
+pub fn org_short_name(msp_id: &str) -> String {
+    let lower = msp_id.to_ascii_lowercase();
+    lower
+        .strip_suffix("msp")
+        .filter(|s| !s.is_empty())
+        .unwrap_or(&lower)
+        .to_string()
+}
+
+pub fn peer_name(msp_id: &str, index: u32, region: &str) -> String {
+    format!("peer{index}.{}.{region}", org_short_name(msp_id))
+}
+
+pub fn ca_name(msp_id: &str, region: &str) -> String {
+    format!("ca.{}.{region}", org_short_name(msp_id))
+}
+
+pub fn orderer_name(index: usize, region: &str) -> String {
+    format!("orderer{index}.{region}")
+}
+
+pub fn console_name(region: &str) -> String {
+    format!("console.{region}")
+}
+
+pub fn client_name(region: &str) -> String {
+    format!("client.{region}")
+}
+
+/// The region a node name belongs to (the part after the last dot).
+pub fn region_of(node: &str) -> &str {
+    node.rsplit('.').next().unwrap_or(node)
+}
+
+impl Scenario {
+    /// Every node of the network, consoles first, in a stable order.
+    pub fn layout(&self) -> Vec<NodeSpec> {
+        let topology = &self.topology;
+        let mut nodes = Vec::new();
+        for region in &topology.regions {
+            nodes.push(NodeSpec {
+                name: console_name(&region.name),
+                region: region.name.clone(),
+                role: Role::Console,
+                msp_id: None,
+            });
+        }
+        // The procedure's CAs are not multi-region: one per organization, in its home. A
+        // procedure mutated to recreate the CA (`recreate: [import-ca]`) deploys one more in
+        // each other region the organization spans.
+        let recreates_ca = self.procedure.recreate.iter().any(|a| a == "import-ca");
+        for org in &topology.organizations {
+            let ca_regions = if recreates_ca {
+                &org.regions[..]
+            } else {
+                std::slice::from_ref(&org.home)
+            };
+            for region in ca_regions {
+                nodes.push(NodeSpec {
+                    name: ca_name(&org.msp_id, region),
+                    region: region.clone(),
+                    role: Role::CertificateAuthority,
+                    msp_id: Some(org.msp_id.clone()),
+                });
+            }
+        }
+        for (index, region) in topology.ordering_service.nodes.iter().enumerate() {
+            nodes.push(NodeSpec {
+                name: orderer_name(index, region),
+                region: region.clone(),
+                role: Role::Orderer,
+                msp_id: Some(topology.ordering_service.msp_id.clone()),
+            });
+        }
+        for org in &topology.organizations {
+            for region in &org.regions {
+                for index in 0..org.peers_per_region {
+                    nodes.push(NodeSpec {
+                        name: peer_name(&org.msp_id, index, region),
+                        region: region.clone(),
+                        role: Role::Peer,
+                        msp_id: Some(org.msp_id.clone()),
+                    });
+                }
+            }
+        }
+        nodes.push(NodeSpec {
+            name: client_name(&self.workload.client_region),
+            region: self.workload.client_region.clone(),
+            role: Role::Client,
+            msp_id: self
+                .topology
+                .organizations
+                .first()
+                .map(|o| o.msp_id.clone()),
+        });
+        nodes
+    }
+
+    /// Names of the nodes in `region`.
+    pub fn nodes_in_region(&self, region: &str) -> Vec<String> {
+        self.layout()
+            .into_iter()
+            .filter(|n| n.region == region)
+            .map(|n| n.name)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_put_the_region_last() {
+        assert_eq!(peer_name("Org1MSP", 0, "us-east"), "peer0.org1.us-east");
+        assert_eq!(ca_name("Org2MSP", "us-west"), "ca.org2.us-west");
+        assert_eq!(region_of("peer0.org1.us-east"), "us-east");
+        assert_eq!(org_short_name("MSP"), "msp");
+    }
+
+    #[test]
+    fn a_recreated_ca_adds_one_ca_per_other_region() {
+        let mut scenario = crate::scenario::example();
+        let cas = |s: &Scenario| -> Vec<String> {
+            s.layout()
+                .into_iter()
+                .filter(|n| n.role == Role::CertificateAuthority)
+                .map(|n| n.name)
+                .collect()
+        };
+        assert_eq!(cas(&scenario), ["ca.org1.us-east", "ca.org2.us-west"]);
+        scenario.procedure.recreate = vec!["import-ca".to_string()];
+        assert_eq!(
+            cas(&scenario),
+            [
+                "ca.org1.us-east",
+                "ca.org1.us-west",
+                "ca.org1.ca-central",
+                "ca.org2.us-west",
+                "ca.org2.us-east",
+                "ca.org2.ca-central"
+            ]
+        );
+    }
+}

@@ -1,0 +1,255 @@
+//! The validated scenario: what every other part of hadr consumes.
+//!
+//! The YAML file format (scenario/file.rs) is parsed and checked into these types; once a
+//! `Scenario` exists, every reference in it resolves (regions, organizations, locations),
+//! every duration is positive and every fault lies inside the workload.
+
+use crate::fabric::config::FabricConfig;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Scenario {
+    pub name: String,
+    pub description: Option<String>,
+    /// The file it came from, as given on the command line.
+    pub source: PathBuf,
+    /// Seed of every random choice (overridden by `hadr run --seed`).
+    pub seed: u64,
+    pub topology: Topology,
+    pub procedure: Procedure,
+    pub workload: Workload,
+    pub faults: Vec<Fault>,
+    pub expect: Vec<Expectation>,
+    pub simulation: Simulation,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Topology {
+    /// Round-trip times between locations.
+    pub latency: LatencyMatrix,
+    /// Round-trip time between two nodes of the same region.
+    pub intra_region_rtt: Duration,
+    /// In order: the first region is "cluster 1" of the procedure.
+    pub regions: Vec<Region>,
+    pub ordering_service: OrderingService,
+    pub organizations: Vec<Organization>,
+    pub channel: Channel,
+    /// Fabric defaults with the scenario's `fabric:` overrides applied.
+    pub fabric: FabricConfig,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Region {
+    /// The region's name in the scenario (a cluster, a console).
+    pub name: String,
+    /// Its location in the latency matrix (e.g. `eastus`).
+    pub location: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct OrderingService {
+    pub msp_id: String,
+    /// One ordering node per entry, in the named region.
+    pub nodes: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Organization {
+    pub msp_id: String,
+    /// The region whose console creates the org's CA, MSP and first peer (cluster 1 for it).
+    pub home: String,
+    /// Peers this organization runs in every region it spans.
+    pub peers_per_region: u32,
+    /// Regions the organization spans, home first. Defaults to every region.
+    pub regions: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Channel {
+    pub name: String,
+    pub chaincode: Chaincode,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Chaincode {
+    pub name: String,
+    pub version: String,
+}
+
+/// Round-trip times between locations, in milliseconds, with where they come from.
+#[derive(Clone, Debug, Serialize)]
+pub struct LatencyMatrix {
+    /// A fixture path or `inline`.
+    pub source: String,
+    /// What the numbers are (e.g. "Azure P50, 30 days ending 2024-04-09").
+    pub statistic: String,
+    /// Symmetric: (a, b) with a < b.
+    pub rtt_ms: BTreeMap<(String, String), f64>,
+}
+
+impl Topology {
+    /// One-way delay between a host in `region_a` and one in `region_b`.
+    pub fn one_way_delay(&self, region_a: &str, region_b: &str) -> Duration {
+        let topology = self;
+        if region_a == region_b {
+            return topology.intra_region_rtt / 2;
+        }
+        let location = |name: &str| {
+            topology
+                .regions
+                .iter()
+                .find(|r| r.name == name)
+                .map(|r| r.location.as_str())
+        };
+        match (location(region_a), location(region_b)) {
+            (Some(a), Some(b)) if a == b => topology.intra_region_rtt / 2,
+            (Some(a), Some(b)) => topology
+                .latency
+                .rtt(a, b)
+                .map(|rtt| rtt / 2)
+                // Validation guarantees every pair of used locations has a value.
+                .unwrap_or(topology.intra_region_rtt / 2),
+            // The harness host (runner, observer) sits next to every region.
+            _ => topology.intra_region_rtt / 2,
+        }
+    }
+}
+
+impl LatencyMatrix {
+    /// Round-trip time between two distinct locations, if the matrix has it.
+    pub fn rtt(&self, a: &str, b: &str) -> Option<Duration> {
+        let key = if a < b {
+            (a.to_string(), b.to_string())
+        } else {
+            (b.to_string(), a.to_string())
+        };
+        self.rtt_ms
+            .get(&key)
+            .map(|ms| Duration::from_secs_f64(ms / 1000.0))
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Procedure {
+    pub runbook: Runbook,
+    /// Runbook steps left out, by doc anchor or action name (a procedure mutation).
+    pub skip: Vec<String>,
+    /// Identities recreated in clusters 2 and 3 instead of imported from cluster 1
+    /// (a procedure mutation); values are action names of the import steps.
+    pub recreate: Vec<String>,
+    /// The optional last step: import every peer into every console.
+    pub import_all_peers_everywhere: bool,
+    /// For `prebuilt` networks: which peers are anchor peers.
+    pub anchor_peers: AnchorPeers,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Runbook {
+    /// The published procedure, step by step, through each region's console.
+    Documented,
+    /// The network the procedure would build, built directly by the substrate.
+    Prebuilt,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnchorPeers {
+    /// Every peer is an anchor peer of its organization (what the procedure asks).
+    EveryPeer,
+    /// Only the first peer of each organization, in its home region.
+    OnePerOrg,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Workload {
+    /// Transactions submitted per second, spread evenly.
+    pub rate_per_s: f64,
+    pub duration: Duration,
+    /// Region of the client application (it fails with its region).
+    pub client_region: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Fault {
+    /// Offset from the start of the workload.
+    pub at: Duration,
+    /// How long the fault lasts; None: until the end of the run.
+    pub duration: Option<Duration>,
+    pub kind: FaultKind,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultKind {
+    /// Every node of the region stops (crash) or is cut from the network (cut).
+    RegionOutage { region: String, mode: OutageMode },
+    /// No traffic between the two sides.
+    Partition { sides: [Vec<String>; 2] },
+    /// The round-trip time between two regions becomes `rtt`.
+    Latency { regions: [String; 2], rtt: Duration },
+    /// One node crashes; it restarts when the fault ends.
+    NodeCrash { node: String },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutageMode {
+    Crash,
+    Cut,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Expectation {
+    /// Every live peer reaches one height with one hash per height, within `within` of the
+    /// last heal.
+    LedgerInSync { within: Duration },
+    /// Every transaction acknowledged as committed is in every surviving peer's ledger once.
+    NoLostTransactions,
+    /// During fault number `during_fault`, at least this share of submitted transactions
+    /// commit.
+    TransactionsContinue {
+        during_fault: usize,
+        min_success_ratio: f64,
+    },
+    /// Every organization's peers know peers of every other organization.
+    CrossOrgGossip,
+    /// Every console in a region other than `failed_region` lists every node and acts on it.
+    ConsoleFailover { failed_region: String },
+    /// The scenario hits a limit the procedure states (ordering service or CA not
+    /// multi-region); the check passes when the limit is measured and reported.
+    DocumentedLimit { limit: Limit },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Limit {
+    OrderingService,
+    CertificateAuthority,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Simulation {
+    /// turmoil's step: also the resolution of every simulated latency.
+    pub tick: Duration,
+    /// Hard stop for the simulated run (setup + workload + settling).
+    pub max_duration: Duration,
+}
+
+impl Expectation {
+    /// The name used in reports, JUnit test cases and `expect:` keys.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Expectation::LedgerInSync { .. } => "ledger_in_sync",
+            Expectation::NoLostTransactions => "no_lost_transactions",
+            Expectation::TransactionsContinue { .. } => "transactions_continue",
+            Expectation::CrossOrgGossip => "cross_org_gossip",
+            Expectation::ConsoleFailover { .. } => "console_failover",
+            Expectation::DocumentedLimit { .. } => "documented_limit",
+        }
+    }
+}

@@ -1,0 +1,45 @@
+//! Where a scenario runs. Every substrate builds the scenario's network, lets the runner
+//! drive it through the nodes' real interfaces, injects faults, and hands back the history.
+//!
+//! - `sim`: the embedded default, one deterministic turmoil simulation.
+
+pub mod sim;
+
+use crate::history::History;
+use crate::scenario::model::Scenario;
+use std::fmt;
+
+/// What a run produced, whatever the substrate.
+#[derive(Debug)]
+pub struct RunOutput {
+    pub history: History,
+    /// Time that passed inside the substrate (simulated on `sim`).
+    pub sim_time_ms: u64,
+    /// The smallest latency difference the substrate can express (turmoil's tick on `sim`).
+    pub latency_resolution_ms: u64,
+}
+
+#[derive(Debug)]
+pub enum SubstrateError {
+    /// The substrate cannot run here (no Docker, no kind): exit code 3.
+    Unavailable(String),
+    /// The substrate broke down while running (not an expectation failure).
+    Failed(String),
+}
+
+impl fmt::Display for SubstrateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SubstrateError::Unavailable(why) => write!(f, "substrate unavailable: {why}"),
+            SubstrateError::Failed(why) => write!(f, "substrate failed: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for SubstrateError {}
+
+/// A place to run scenarios.
+pub trait Substrate {
+    fn name(&self) -> &'static str;
+    fn run(&self, scenario: &Scenario) -> Result<RunOutput, SubstrateError>;
+}

@@ -1,0 +1,489 @@
+//! The embedded default substrate: the whole network inside one turmoil simulation.
+//!
+//! One turmoil host per node, named as scenario/layout.rs names nodes (region last), plus a
+//! `harness` host that runs the runner. turmoil's `Sim` can only be changed between steps,
+//! so code inside the simulation (the runner, a console's deployer) asks for changes through
+//! [`SimControl`], and the step loop in [`drive`] carries them out: starting a deployed
+//! node, crashing and restarting hosts, cutting and repairing links, changing latency.
+//! Node state that Fabric keeps on disk lives outside the host (each program's factory
+//! captures it), so it survives a crash and restart.
+
+pub mod links;
+pub mod world;
+
+use crate::history::{EventKind, History};
+use crate::scenario::layout::region_of;
+use crate::scenario::model::Topology;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::time::Duration;
+
+/// The embedded default substrate.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Sim;
+
+impl crate::substrate::Substrate for Sim {
+    fn name(&self) -> &'static str {
+        "sim"
+    }
+
+    fn run(
+        &self,
+        scenario: &crate::scenario::model::Scenario,
+    ) -> Result<crate::substrate::RunOutput, crate::substrate::SubstrateError> {
+        let tick = scenario.simulation.tick;
+        let shared = Rc::new(scenario.clone());
+        let (history, elapsed) = drive(
+            &scenario.topology,
+            scenario.seed,
+            tick,
+            scenario.simulation.max_duration,
+            move |control| {
+                let world = Rc::new(world::SimWorld { control, tick });
+                crate::runner::execute(world, shared)
+            },
+        )
+        .map_err(crate::substrate::SubstrateError::Failed)?;
+        Ok(crate::substrate::RunOutput {
+            history,
+            sim_time_ms: elapsed.as_millis() as u64,
+            latency_resolution_ms: tick.as_millis() as u64,
+        })
+    }
+}
+
+/// Name of the host the runner lives on; it is never faulted.
+pub const HARNESS_HOST: &str = "harness";
+
+/// A node program: called again on every restart, with the node's disk captured inside.
+pub type HostProgram = Rc<dyn Fn() -> Pin<Box<dyn Future<Output = turmoil::Result>>>>;
+
+/// A change to the simulated world, carried out between two steps.
+pub enum Command {
+    /// Start a node (a console deploying a CA or peer, or the initial network).
+    StartHost {
+        name: String,
+        program: HostProgram,
+    },
+    /// Stop hosts' software, as a crash: in-memory state is gone, disks stay.
+    Crash(Vec<String>),
+    /// Start crashed hosts again from their disks.
+    Restart(Vec<String>),
+    /// Drop every message between the two sides.
+    Partition(Vec<String>, Vec<String>),
+    Repair(Vec<String>, Vec<String>),
+    /// Set the one-way delay between every host of one side and every host of the other.
+    SetLatency(Vec<String>, Vec<String>, Duration),
+}
+
+struct Shared {
+    commands: VecDeque<Command>,
+    history: History,
+    /// Hosts that exist, with whether their software runs.
+    hosts: BTreeMap<String, bool>,
+}
+
+/// The handle code inside the simulation uses to change the world and record history.
+#[derive(Clone)]
+pub struct SimControl {
+    shared: Rc<RefCell<Shared>>,
+}
+
+impl SimControl {
+    fn new() -> SimControl {
+        SimControl {
+            shared: Rc::new(RefCell::new(Shared {
+                commands: VecDeque::new(),
+                history: History::default(),
+                hosts: BTreeMap::new(),
+            })),
+        }
+    }
+
+    /// Simulated milliseconds since the simulation started.
+    pub fn now_ms(&self) -> u64 {
+        turmoil::sim_elapsed()
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or_default()
+    }
+
+    /// Queues `command`; it takes effect before the next tick.
+    pub fn submit(&self, command: Command) {
+        self.shared.borrow_mut().commands.push_back(command);
+    }
+
+    /// Queues `command` and returns once it took effect.
+    pub async fn apply(&self, command: Command) {
+        self.submit(command);
+        // The step loop drains commands after this host's tick; one tick of sleep is enough.
+        while !self.shared.borrow().commands.is_empty() {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+
+    /// Records an event at the current simulated time.
+    pub fn record(&self, kind: EventKind) {
+        let at_ms = self.now_ms();
+        self.shared.borrow_mut().history.push(at_ms, kind);
+    }
+
+    /// Hosts that exist now.
+    pub fn hosts(&self) -> Vec<String> {
+        self.shared.borrow().hosts.keys().cloned().collect()
+    }
+
+    /// Hosts of `region` that exist now.
+    pub fn hosts_in_region(&self, region: &str) -> Vec<String> {
+        self.shared
+            .borrow()
+            .hosts
+            .keys()
+            .filter(|h| region_of(h) == region && h.as_str() != HARNESS_HOST)
+            .cloned()
+            .collect()
+    }
+
+    pub fn is_running(&self, host: &str) -> bool {
+        self.shared
+            .borrow()
+            .hosts
+            .get(host)
+            .copied()
+            .unwrap_or(false)
+    }
+
+    fn take_history(&self) -> History {
+        std::mem::take(&mut self.shared.borrow_mut().history)
+    }
+}
+
+/// Builds the turmoil simulation for `topology` with `tick`, runs `runner` on the harness
+/// host until it finishes, carrying out the commands it submits; returns the recorded
+/// history and the simulated time.
+pub fn drive<F>(
+    topology: &Topology,
+    seed: u64,
+    tick: Duration,
+    max_duration: Duration,
+    runner: impl FnOnce(SimControl) -> F,
+) -> Result<(History, Duration), String>
+where
+    F: std::future::Future<Output = Result<(), String>> + 'static,
+{
+    let mut sim = turmoil::Builder::new()
+        .rng_seed(seed)
+        .tick_duration(tick)
+        .simulation_duration(max_duration)
+        .min_message_latency(links::effective_delay(topology.intra_region_rtt / 2, tick))
+        .max_message_latency(links::effective_delay(topology.intra_region_rtt / 2, tick))
+        .build();
+    let control = SimControl::new();
+    let outcome: Rc<RefCell<Option<Result<(), String>>>> = Rc::new(RefCell::new(None));
+    let future = runner(control.clone());
+    let result_slot = outcome.clone();
+    control
+        .shared
+        .borrow_mut()
+        .hosts
+        .insert(HARNESS_HOST.to_string(), true);
+    sim.client(HARNESS_HOST, async move {
+        let result = future.await;
+        *result_slot.borrow_mut() = Some(result);
+        Ok(())
+    });
+    loop {
+        let finished = sim.step().map_err(|e| e.to_string())?;
+        apply_commands(&mut sim, &control, topology, tick);
+        if finished {
+            break;
+        }
+    }
+    let elapsed = sim.elapsed();
+    let result = outcome
+        .borrow_mut()
+        .take()
+        .unwrap_or_else(|| Err("the runner did not finish".into()));
+    result.map(|()| (control.take_history(), elapsed))
+}
+
+fn apply_commands(
+    sim: &mut turmoil::Sim<'_>,
+    control: &SimControl,
+    topology: &Topology,
+    tick: Duration,
+) {
+    loop {
+        let Some(command) = control.shared.borrow_mut().commands.pop_front() else {
+            return;
+        };
+        let at_ms = sim.elapsed().as_millis() as u64;
+        let record = |node: &str, up: bool| {
+            control.shared.borrow_mut().history.push(
+                at_ms,
+                EventKind::NodeState {
+                    node: node.to_string(),
+                    up,
+                },
+            );
+        };
+        match command {
+            Command::StartHost { name, program } => {
+                let existing = control.hosts();
+                sim.host(name.as_str(), move || program());
+                for other in existing {
+                    let delay = topology.one_way_delay(region_of(&name), region_of(&other));
+                    sim.set_link_latency(
+                        name.as_str(),
+                        other.as_str(),
+                        links::effective_delay(delay, tick),
+                    );
+                }
+                control.shared.borrow_mut().hosts.insert(name.clone(), true);
+                record(&name, true);
+            }
+            Command::Crash(hosts) => {
+                for host in hosts {
+                    if control.is_running(&host) {
+                        sim.crash(host.as_str());
+                        control
+                            .shared
+                            .borrow_mut()
+                            .hosts
+                            .insert(host.clone(), false);
+                        record(&host, false);
+                    }
+                }
+            }
+            Command::Restart(hosts) => {
+                for host in hosts {
+                    if !control.is_running(&host) {
+                        sim.bounce(host.as_str());
+                        control.shared.borrow_mut().hosts.insert(host.clone(), true);
+                        record(&host, true);
+                    }
+                }
+            }
+            Command::Partition(a, b) => {
+                for x in &a {
+                    for y in &b {
+                        sim.partition(x.as_str(), y.as_str());
+                    }
+                }
+            }
+            Command::Repair(a, b) => {
+                for x in &a {
+                    for y in &b {
+                        sim.repair(x.as_str(), y.as_str());
+                    }
+                }
+            }
+            Command::SetLatency(a, b, delay) => {
+                for x in &a {
+                    for y in &b {
+                        sim.set_link_latency(
+                            x.as_str(),
+                            y.as_str(),
+                            links::effective_delay(delay, tick),
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fabric::config::FabricConfig;
+    use crate::scenario::model::{Chaincode, Channel, LatencyMatrix, OrderingService, Region};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    fn topology() -> Topology {
+        let mut rtt_ms = BTreeMap::new();
+        rtt_ms.insert(("eastus".to_string(), "westus".to_string()), 69.0);
+        Topology {
+            latency: LatencyMatrix {
+                source: "inline".into(),
+                statistic: "test".into(),
+                rtt_ms,
+            },
+            intra_region_rtt: Duration::from_millis(2),
+            regions: vec![
+                Region {
+                    name: "east".into(),
+                    location: "eastus".into(),
+                },
+                Region {
+                    name: "west".into(),
+                    location: "westus".into(),
+                },
+            ],
+            ordering_service: OrderingService {
+                msp_id: "OrdererMSP".into(),
+                nodes: vec![],
+            },
+            organizations: vec![],
+            channel: Channel {
+                name: "ch".into(),
+                chaincode: Chaincode {
+                    name: "assets".into(),
+                    version: "1".into(),
+                },
+            },
+            fabric: FabricConfig::default(),
+        }
+    }
+
+    /// A node that answers "pong" to anything, counting its (re)starts on its "disk".
+    fn echo_node(starts: Rc<RefCell<u32>>) -> HostProgram {
+        Rc::new(move || {
+            *starts.borrow_mut() += 1;
+            Box::pin(async {
+                let listener = turmoil::net::TcpListener::bind("0.0.0.0:7000").await?;
+                loop {
+                    let (mut stream, _) = listener.accept().await?;
+                    tokio::task::spawn_local(async move {
+                        let mut buf = [0u8; 4];
+                        while stream.read_exact(&mut buf).await.is_ok() {
+                            let _ = stream.write_all(b"pong").await;
+                        }
+                    });
+                }
+            })
+        })
+    }
+
+    async fn round_trip(host: &str) -> Option<Duration> {
+        let attempt = async {
+            let mut stream = turmoil::net::TcpStream::connect(format!("{host}:7000"))
+                .await
+                .ok()?;
+            let start = tokio::time::Instant::now();
+            stream.write_all(b"ping").await.ok()?;
+            let mut buf = [0u8; 4];
+            stream.read_exact(&mut buf).await.ok()?;
+            Some(start.elapsed())
+        };
+        tokio::time::timeout(Duration::from_secs(2), attempt)
+            .await
+            .ok()
+            .flatten()
+    }
+
+    #[test]
+    fn crash_partition_latency_and_restart_from_disk() {
+        let starts = Rc::new(RefCell::new(0));
+        let program = echo_node(starts.clone());
+        let (history, elapsed) = drive(
+            &topology(),
+            1,
+            Duration::from_millis(1),
+            Duration::from_secs(60),
+            move |control| async move {
+                control
+                    .apply(Command::StartHost {
+                        name: "node.west".into(),
+                        program,
+                    })
+                    .await;
+                control
+                    .apply(Command::StartHost {
+                        name: "peer.east".into(),
+                        program: echo_node(Rc::new(RefCell::new(0))),
+                    })
+                    .await;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                // Harness to a node: intra-region delay (1 ms each way) plus processing ticks.
+                let rtt = round_trip("node.west").await.ok_or("node unreachable")?;
+                if rtt > Duration::from_millis(5) {
+                    return Err(format!("harness round trip {rtt:?}"));
+                }
+                control
+                    .apply(Command::Crash(vec!["node.west".into()]))
+                    .await;
+                if round_trip("node.west").await.is_some() {
+                    return Err("a crashed node answered".into());
+                }
+                control
+                    .apply(Command::Restart(vec!["node.west".into()]))
+                    .await;
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                round_trip("node.west")
+                    .await
+                    .ok_or("restarted node unreachable")?;
+                control
+                    .apply(Command::Partition(
+                        vec![HARNESS_HOST.into()],
+                        vec!["node.west".into()],
+                    ))
+                    .await;
+                if round_trip("node.west").await.is_some() {
+                    return Err("a partitioned node answered".into());
+                }
+                control
+                    .apply(Command::Repair(
+                        vec![HARNESS_HOST.into()],
+                        vec!["node.west".into()],
+                    ))
+                    .await;
+                control
+                    .apply(Command::SetLatency(
+                        vec![HARNESS_HOST.into()],
+                        vec!["node.west".into()],
+                        Duration::from_millis(100),
+                    ))
+                    .await;
+                let rtt = round_trip("node.west")
+                    .await
+                    .ok_or("unreachable after repair")?;
+                if rtt < Duration::from_millis(200) || rtt > Duration::from_millis(210) {
+                    return Err(format!("round trip with 100 ms each way: {rtt:?}"));
+                }
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            *starts.borrow(),
+            2,
+            "started, then restarted once from the same factory"
+        );
+        assert!(elapsed > Duration::from_secs(2));
+        let states: Vec<_> = history
+            .events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::NodeState { node, up } if node == "node.west" => Some(*up),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(states, vec![true, false, true]);
+    }
+
+    #[test]
+    fn cross_region_delay_comes_from_the_matrix_and_rounds_up_to_the_tick() {
+        let topology = topology();
+        assert_eq!(
+            topology.one_way_delay("east", "west"),
+            Duration::from_micros(34_500)
+        );
+        assert_eq!(
+            topology.one_way_delay("east", "east"),
+            Duration::from_millis(1)
+        );
+        let tick = Duration::from_millis(10);
+        assert_eq!(
+            links::effective_delay(Duration::from_micros(34_500), tick),
+            Duration::from_millis(40)
+        );
+        assert_eq!(links::effective_delay(Duration::from_millis(1), tick), tick);
+        assert_eq!(
+            links::effective_delay(Duration::from_millis(20), tick),
+            Duration::from_millis(20)
+        );
+    }
+}

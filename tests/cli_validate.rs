@@ -1,0 +1,146 @@
+//! `hadr validate`, `hadr run` (until the substrates arrive) and the command line's usage
+//! errors, through the binary: exit codes and messages of the contract.
+
+mod common;
+use common::hadr;
+
+fn example_scenarios() -> Vec<String> {
+    let mut files: Vec<String> =
+        std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios"))
+            .unwrap()
+            .map(|e| format!("scenarios/{}", e.unwrap().file_name().to_str().unwrap()))
+            .filter(|name| name.ends_with(".yaml"))
+            .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn the_example_scenarios_validate() {
+    let files = example_scenarios();
+    assert!(files.len() >= 2);
+    let args: Vec<&str> = std::iter::once("validate")
+        .chain(files.iter().map(String::as_str))
+        .collect();
+    let out = hadr(&args);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    for file in &files {
+        assert!(
+            out.stdout.contains(&format!("ok: {file}: ")),
+            "{}",
+            out.stdout
+        );
+    }
+}
+
+#[test]
+fn an_unknown_key_exits_2_and_names_its_line() {
+    let out = hadr(&["validate", "tests/fixtures/bad-scenarios/unknown-key.yaml"]);
+    assert_eq!(out.code, 2);
+    assert!(out.stdout.is_empty());
+    insta::assert_snapshot!(out.stderr);
+}
+
+#[test]
+fn broken_yaml_exits_2_without_a_panic() {
+    let out = hadr(&["validate", "tests/fixtures/bad-scenarios/broken-yaml.yaml"]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("broken-yaml.yaml:10:5: error:"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+}
+
+#[test]
+fn valid_and_invalid_files_together_exit_2_and_report_both() {
+    let out = hadr(&[
+        "validate",
+        "scenarios/multi-region-ha.yaml",
+        "tests/fixtures/bad-scenarios/zero-peers.yaml",
+        "tests/no-such-file.yaml",
+    ]);
+    assert_eq!(out.code, 2);
+    assert!(out.stdout.contains("ok: scenarios/multi-region-ha.yaml"));
+    assert!(out
+        .stderr
+        .contains("zero-peers.yaml:11:58: error: `peers_per_region` is 0"));
+    assert!(out
+        .stderr
+        .contains("tests/no-such-file.yaml: error: cannot read the scenario"));
+    assert!(out.stderr.contains("2 of 3 scenario file(s) invalid"));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    for args in [
+        &["validate"][..],
+        &["frobnicate"],
+        &[
+            "run",
+            "scenarios/multi-region-ha.yaml",
+            "--substrate",
+            "cloud",
+        ],
+        &["procedure"],
+        &["procedure", "check"],
+    ] {
+        let out = hadr(args);
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("Usage:") || out.stderr.contains("error:"),
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
+}
+
+#[test]
+fn every_command_teaches_with_an_example() {
+    for args in [
+        &["--help"][..],
+        &["run", "--help"],
+        &["validate", "--help"],
+        &["procedure", "show", "--help"],
+        &["procedure", "check", "--help"],
+    ] {
+        let out = hadr(args);
+        assert_eq!(out.code, 0, "{args:?}");
+        assert!(out.stdout.contains("Example"), "{args:?}: {}", out.stdout);
+        assert!(out.stdout.contains("hadr "), "{args:?}");
+    }
+    let top = hadr(&["--help"]).stdout;
+    for code in ["0 ", "1 ", "2 ", "3 "] {
+        assert!(
+            top.contains(&format!("  {code} ")),
+            "exit code {code}in --help"
+        );
+    }
+}
+
+#[test]
+fn run_does_not_pretend_it_ran() {
+    let out = hadr(&[
+        "run",
+        "scenarios/network-region-outage.yaml",
+        "--substrate",
+        "containers",
+    ]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("not available in this build"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.is_empty());
+
+    let bad = hadr(&[
+        "run",
+        "tests/fixtures/bad-scenarios/unknown-key.yaml",
+        "--substrate",
+        "kind",
+    ]);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(bad.stderr.contains("unknown key `lattency`"));
+}

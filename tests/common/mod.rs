@@ -1,0 +1,24 @@
+//! Running the `hadr` binary from integration tests.
+
+use std::process::Command;
+
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `hadr args...` in the crate's directory, so relative paths in arguments and in
+/// messages stay relative.
+pub fn hadr(args: &[&str]) -> Output {
+    let output = Command::new(env!("CARGO_BIN_EXE_hadr"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run hadr");
+    Output {
+        code: output.status.code().expect("hadr exited normally"),
+        stdout: String::from_utf8(output.stdout).unwrap(),
+        stderr: String::from_utf8(output.stderr).unwrap(),
+    }
+}
