@@ -23,8 +23,8 @@ use crate::fabric::ledger::ChainInfo;
 use crate::fabric::lifecycle::ChaincodeDefinition;
 use crate::fabric::txbuild::{config_update_envelope, signed_proposal, transaction_envelope};
 use crate::fabric::types::{
-    decode, encode, Block, ChannelConfig, ConfigChange, Endpoint, Envelope, Payload, PayloadData,
-    ProposalResponse,
+    decode, encode, ApplicationOrg, Block, ChannelConfig, ConfigChange, Endpoint, Envelope,
+    Payload, PayloadData, ProposalResponse,
 };
 use crate::net::http::{HttpClient, HttpError};
 use crate::net::BoxFuture;
@@ -112,6 +112,16 @@ pub trait PeerAdmin: Send + Sync {
         orderer: &'a Component,
         channel_id: &'a str,
         anchor_peers: &'a [Endpoint],
+        admin: &'a SigningIdentity,
+    ) -> BoxFuture<'a, Result<(), PeerAdminError>>;
+
+    /// As an ordering service admin: adds an application organization to the channel
+    /// (the procedure's "add to consortium and channel" by the ordering service admin).
+    fn add_organization<'a>(
+        &'a self,
+        orderer: &'a Component,
+        channel_id: &'a str,
+        org: &'a ApplicationOrg,
         admin: &'a SigningIdentity,
     ) -> BoxFuture<'a, Result<(), PeerAdminError>>;
 
@@ -368,41 +378,22 @@ impl PeerAdmin for GrpcWebPeerAdmin {
         anchor_peers: &'a [Endpoint],
         admin: &'a SigningIdentity,
     ) -> BoxFuture<'a, Result<(), PeerAdminError>> {
-        Box::pin(async move {
-            // The latest config: the newest block names it (metadata last_config).
-            let newest = self
-                .deliver(orderer, channel_id, SeekPosition::Newest, admin)
-                .await?;
-            let config_block = if newest.metadata.last_config == newest.number() {
-                newest
-            } else {
-                let number = newest.metadata.last_config;
-                self.deliver(orderer, channel_id, SeekPosition::Specified(number), admin)
-                    .await?
-            };
-            let config =
-                config_from_block(&config_block).map_err(|message| PeerAdminError::Decode {
-                    node: orderer.id.clone(),
-                    message,
-                })?;
-            let change = ConfigChange::SetAnchorPeers {
-                msp_id: admin.msp_id.clone(),
-                anchor_peers: anchor_peers.to_vec(),
-            };
-            let envelope = {
-                let mut rng = self.rng.lock().expect("proposal rng");
-                config_update_envelope(
-                    admin,
-                    &[admin],
-                    channel_id,
-                    config.sequence,
-                    change,
-                    self.epoch.elapsed(),
-                    &mut *rng,
-                )
-            };
-            self.broadcast(orderer, &envelope).await
-        })
+        let change = ConfigChange::SetAnchorPeers {
+            msp_id: admin.msp_id.clone(),
+            anchor_peers: anchor_peers.to_vec(),
+        };
+        Box::pin(self.update_config(orderer, channel_id, change, admin))
+    }
+
+    fn add_organization<'a>(
+        &'a self,
+        orderer: &'a Component,
+        channel_id: &'a str,
+        org: &'a ApplicationOrg,
+        admin: &'a SigningIdentity,
+    ) -> BoxFuture<'a, Result<(), PeerAdminError>> {
+        let change = ConfigChange::AddOrganization { org: org.clone() };
+        Box::pin(self.update_config(orderer, channel_id, change, admin))
     }
 
     fn channel_info<'a>(
@@ -421,6 +412,45 @@ impl PeerAdmin for GrpcWebPeerAdmin {
 }
 
 impl GrpcWebPeerAdmin {
+    /// Submits `change` as a config update signed by `admin`, computed against the latest
+    /// config block (the newest block names it in its metadata's last_config).
+    async fn update_config(
+        &self,
+        orderer: &Component,
+        channel_id: &str,
+        change: ConfigChange,
+        admin: &SigningIdentity,
+    ) -> Result<(), PeerAdminError> {
+        let newest = self
+            .deliver(orderer, channel_id, SeekPosition::Newest, admin)
+            .await?;
+        let config_block = if newest.metadata.last_config == newest.number() {
+            newest
+        } else {
+            let number = newest.metadata.last_config;
+            self.deliver(orderer, channel_id, SeekPosition::Specified(number), admin)
+                .await?
+        };
+        let config =
+            config_from_block(&config_block).map_err(|message| PeerAdminError::Decode {
+                node: orderer.id.clone(),
+                message,
+            })?;
+        let envelope = {
+            let mut rng = self.rng.lock().expect("proposal rng");
+            config_update_envelope(
+                admin,
+                &[admin],
+                channel_id,
+                config.sequence,
+                change,
+                self.epoch.elapsed(),
+                &mut *rng,
+            )
+        };
+        self.broadcast(orderer, &envelope).await
+    }
+
     /// Asks `peer` a channel-less system query (qscc names the channel in its arguments:
     /// fabric::endorser) and decodes the answer's payload.
     pub async fn query<T: DeserializeOwned>(

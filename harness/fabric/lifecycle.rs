@@ -75,12 +75,26 @@ fn check_next_sequence(
 }
 
 /// ApproveChaincodeDefinitionForMyOrg, simulated on a peer of `msp_id`.
+///
+/// Like Fabric, an organization may also approve the committed definition at the current
+/// sequence (lifecycle.go ApproveChaincodeDefinitionForOrg): how an organization that joins
+/// the channel after the commit agrees to the chaincode its peers will endorse.
 pub fn approve(
     simulator: &mut TxSimulator<'_>,
     msp_id: &str,
     definition: &ChaincodeDefinition,
 ) -> Result<(), String> {
-    check_next_sequence(simulator, definition)?;
+    let committed = read_definition(simulator, &definition.name);
+    if committed.as_ref().map(|d| d.sequence) == Some(definition.sequence) {
+        if committed.as_ref() != Some(definition) {
+            return Err(format!(
+                "attempted to redefine the current committed sequence ({}) for namespace {} with different parameters",
+                definition.sequence, definition.name
+            ));
+        }
+    } else {
+        check_next_sequence(simulator, definition)?;
+    }
     simulator.put_state(&approval_key(&definition.name, msp_id), encode(definition));
     Ok(())
 }
@@ -204,6 +218,32 @@ mod tests {
         apply(&mut state, results, 4);
         let mut simulator = TxSimulator::new(&state, LIFECYCLE);
         assert!(commit(&mut simulator, "Org1MSP", three.iter(), &v2).is_err());
+    }
+
+    #[test]
+    fn a_late_organization_approves_the_committed_definition_but_nothing_else() {
+        let mut state = WorldState::default();
+        let mut simulator = TxSimulator::new(&state, LIFECYCLE);
+        approve(&mut simulator, "Org1MSP", &definition(1)).unwrap();
+        let results = simulator.into_results();
+        apply(&mut state, results, 1);
+        let mut simulator = TxSimulator::new(&state, LIFECYCLE);
+        commit(&mut simulator, "Org1MSP", orgs(1).iter(), &definition(1)).unwrap();
+        let results = simulator.into_results();
+        apply(&mut state, results, 2);
+
+        let mut simulator = TxSimulator::new(&state, LIFECYCLE);
+        approve(&mut simulator, "Org2MSP", &definition(1)).unwrap();
+        let mut other = definition(1);
+        other.version = "2.0".into();
+        let error = approve(&mut simulator, "Org2MSP", &other).unwrap_err();
+        assert!(
+            error.contains("redefine the current committed sequence"),
+            "{error}"
+        );
+        // Committing the same sequence again is still refused.
+        let error = commit(&mut simulator, "Org2MSP", orgs(2).iter(), &definition(1)).unwrap_err();
+        assert!(error.contains("must be sequence 2"), "{error}");
     }
 
     #[test]

@@ -178,7 +178,7 @@ impl PeerNode {
             (ledger.config().clone(), ledger.height())
         };
         let program = &self.program;
-        let mcs = match ChannelMcs::new(program.identity.clone(), &config) {
+        let mcs = match ChannelMcs::new(program.identity.clone(), &program.local_msp, &config) {
             Ok(mcs) => mcs,
             Err(e) => return self.fail("gossip", format!("channel config unusable: {e}")),
         };

@@ -2,6 +2,7 @@
 //! starts the workload, injects the faults, observes, and hands the history to the checks.
 //! The same code drives every substrate through [`world::World`].
 
+pub mod documented;
 pub mod faults;
 pub mod material;
 pub mod network;
@@ -28,6 +29,7 @@ use world::{Change, World};
 /// How often the harness samples ledgers and ordering nodes, and membership.
 const LEDGER_SAMPLE_INTERVAL: Duration = Duration::from_secs(1);
 const MEMBERSHIP_SAMPLE_EVERY: u64 = 5;
+const CONSOLE_SAMPLE_EVERY: u64 = 10;
 /// How long the network may take to form its gossip membership before the workload.
 const GOSSIP_FORMATION_TIMEOUT: Duration = Duration::from_secs(120);
 /// After the workload: how long transactions may take to reach an outcome, and ledgers to
@@ -59,12 +61,15 @@ pub fn run(
 /// Drives `scenario` inside `world`: the network, the workload, the faults, the observations.
 pub async fn execute(world: Rc<dyn World>, scenario: Rc<Scenario>) -> Result<(), String> {
     let mut rng = ChaCha8Rng::seed_from_u64(scenario.seed);
-    let network = Rc::new(match scenario.procedure.runbook {
-        Runbook::Prebuilt => prebuilt::build(&world, &scenario, &mut rng).await?,
-        Runbook::Documented => {
-            return Err("the documented runbook cannot run on this substrate yet".to_string())
-        }
-    });
+    let (network, consoles) = match scenario.procedure.runbook {
+        Runbook::Prebuilt => (prebuilt::build(&world, &scenario, &mut rng).await?, None),
+        Runbook::Documented => match documented::build(&world, &scenario, &mut rng).await? {
+            documented::Built::Network(network, consoles) => (network, Some(consoles)),
+            // The failed step is in the history; there is no network to load.
+            documented::Built::Stopped => return Ok(()),
+        },
+    };
+    let network = Rc::new(network);
     let observer = Rc::new(Observer::new(
         world.clone(),
         network.clone(),
@@ -87,7 +92,12 @@ pub async fn execute(world: Rc<dyn World>, scenario: Rc<Scenario>) -> Result<(),
     world.record(EventKind::WorkloadStarted);
     let faults = tokio::task::spawn_local(faults::run(world.clone(), scenario.clone(), start));
     let observing = Rc::new(Cell::new(true));
-    let sampler = tokio::task::spawn_local(sample(observer.clone(), observing.clone()));
+    let sampler = tokio::task::spawn_local(sample(
+        world.clone(),
+        observer.clone(),
+        consoles.clone(),
+        observing.clone(),
+    ));
 
     sleep_until(&world, start + scenario.workload.duration).await;
     world.record(EventKind::WorkloadStopped);
@@ -107,6 +117,9 @@ pub async fn execute(world: Rc<dyn World>, scenario: Rc<Scenario>) -> Result<(),
     observer.ledger_round().await;
     observer.membership_round().await;
     observer.chains().await;
+    if let Some(consoles) = consoles {
+        documented::console_round(world.clone(), consoles).await;
+    }
     Ok(())
 }
 
@@ -144,9 +157,14 @@ async fn ledgers_agree(observer: &Rc<Observer>, network: &Network) -> bool {
     tips.len() <= 1
 }
 
-/// Samples ledgers and ordering nodes every second and membership every five, while
-/// `observing`.
-async fn sample(observer: Rc<Observer>, observing: Rc<Cell<bool>>) {
+/// Samples ledgers and ordering nodes every second, membership every five and the consoles
+/// (when the procedure made them) every ten, while `observing`.
+async fn sample(
+    world: Rc<dyn World>,
+    observer: Rc<Observer>,
+    consoles: Option<documented::Consoles>,
+    observing: Rc<Cell<bool>>,
+) {
     let mut round = 0u64;
     let mut rounds = tokio::task::JoinSet::new();
     while observing.get() {
@@ -159,6 +177,12 @@ async fn sample(observer: Rc<Observer>, observing: Rc<Cell<bool>>) {
             rounds.spawn_local(async move {
                 o.membership_round().await;
             });
+        }
+        if let Some(consoles) = consoles
+            .as_ref()
+            .filter(|_| round % CONSOLE_SAMPLE_EVERY == 0)
+        {
+            rounds.spawn_local(documented::console_round(world.clone(), consoles.clone()));
         }
         round += 1;
         tokio::time::sleep(LEDGER_SAMPLE_INTERVAL).await;

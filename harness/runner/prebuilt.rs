@@ -7,13 +7,16 @@
 use super::material::Material;
 use super::network::{component, Network, PeerRecord};
 use super::world::{Change, World};
-use crate::console::api::ComponentType;
+use crate::clock::Clock;
+use crate::console::api::{Component, ComponentType};
 use crate::console::peer_admin::{GrpcWebPeerAdmin, PeerAdmin};
+use crate::fabric::crypto::SigningIdentity;
 use crate::fabric::invocation::Invocation;
 use crate::fabric::lifecycle::ChaincodeDefinition;
 use crate::fabric::orderer::OrdererDisk;
 use crate::fabric::peer_state::PeerState;
 use crate::fabric::txbuild::signed_proposal;
+use crate::fabric::types::MspDefinition;
 use crate::net::frame::Keepalive;
 use crate::net::http::HttpClient;
 use crate::node::orderer::OrdererProgram;
@@ -39,36 +42,9 @@ pub async fn build(
 ) -> Result<Network, String> {
     let material = Material::prebuilt(scenario, rng)?;
     let clock = world.clock();
-    let fabric = &scenario.topology.fabric;
     let channel_id = scenario.topology.channel.name.clone();
 
-    let mut orderers = Vec::new();
-    for (index, (name, identity)) in material.ordering.nodes.iter().enumerate() {
-        let program = OrdererProgram {
-            name: name.clone(),
-            node_id: index as u64 + 1,
-            identity: Arc::new(identity.clone()),
-            ordering: fabric.ordering.clone(),
-            keepalive: Keepalive {
-                interval: fabric.keepalive.client_interval,
-                timeout: fabric.keepalive.client_timeout,
-            },
-            seed: rng.next_u64(),
-            disk: OrdererDisk::new(material.genesis.clone()),
-            clock,
-        };
-        world
-            .apply(Change::Launch {
-                name: name.clone(),
-                node: Box::new(Launch::Orderer(program)),
-            })
-            .await;
-        orderers.push(component(
-            name,
-            ComponentType::Orderer,
-            Some(&scenario.topology.ordering_service.msp_id),
-        ));
-    }
+    let orderers = launch_ordering_service(world, scenario, &material, rng).await;
 
     let mut cas = Vec::new();
     let mut peers = Vec::new();
@@ -101,16 +77,7 @@ pub async fn build(
                     return Err(format!("{name}: {}", response.response.message));
                 }
             }
-            let program = PeerProgram {
-                name: name.clone(),
-                identity: identity.clone(),
-                local_msp: org.msp.clone(),
-                fabric: fabric.clone(),
-                external_endpoint: true,
-                bootstrap: Vec::new(),
-                seed: rng.next_u64(),
-                clock,
-            };
+            let program = peer_program(scenario, name, identity, &org.msp, rng.next_u64(), clock);
             world
                 .apply(Change::Launch {
                     name: name.clone(),
@@ -139,6 +106,66 @@ pub async fn build(
     };
     define_chaincode(world, scenario, &network, rng.next_u64()).await?;
     Ok(network)
+}
+
+/// Starts the ordering service's nodes from `material` and answers their records.
+pub async fn launch_ordering_service(
+    world: &Rc<dyn World>,
+    scenario: &Scenario,
+    material: &Material,
+    rng: &mut ChaCha8Rng,
+) -> Vec<Component> {
+    let fabric = &scenario.topology.fabric;
+    let mut orderers = Vec::new();
+    for (index, (name, identity)) in material.ordering.nodes.iter().enumerate() {
+        let program = OrdererProgram {
+            name: name.clone(),
+            node_id: index as u64 + 1,
+            identity: Arc::new(identity.clone()),
+            ordering: fabric.ordering.clone(),
+            keepalive: Keepalive {
+                interval: fabric.keepalive.client_interval,
+                timeout: fabric.keepalive.client_timeout,
+            },
+            seed: rng.next_u64(),
+            disk: OrdererDisk::new(material.genesis.clone()),
+            clock: world.clock(),
+        };
+        world
+            .apply(Change::Launch {
+                name: name.clone(),
+                node: Box::new(Launch::Orderer(program)),
+            })
+            .await;
+        orderers.push(component(
+            name,
+            ComponentType::Orderer,
+            Some(&scenario.topology.ordering_service.msp_id),
+        ));
+    }
+    orderers
+}
+
+/// A peer as IBP deploys it: gossip's external endpoint set, no bootstrap peers (peers of
+/// an organization find each other through its anchor peers).
+pub fn peer_program(
+    scenario: &Scenario,
+    name: &str,
+    identity: &SigningIdentity,
+    local_msp: &MspDefinition,
+    seed: u64,
+    clock: Clock,
+) -> PeerProgram {
+    PeerProgram {
+        name: name.to_string(),
+        identity: identity.clone(),
+        local_msp: local_msp.clone(),
+        fabric: scenario.topology.fabric.clone(),
+        external_endpoint: true,
+        bootstrap: Vec::new(),
+        seed,
+        clock,
+    }
 }
 
 /// Approves the chaincode definition for every organization and commits it (Fabric 2.x's

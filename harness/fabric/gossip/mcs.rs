@@ -1,24 +1,33 @@
 //! The message crypto service of a peer on one channel, backed by the channel's MSPs and
-//! consenters (Fabric's internal/peer/gossip/mcs.go): identities are valid when the MSP they
-//! name validates them, signatures are real ECDSA checks, and a block is accepted when its
+//! consenters (Fabric's internal/peer/gossip/mcs.go): identities are valid when the peer's
+//! local MSP or the channel MSP they name validates them (mcs.go getValidatedIdentity tries
+//! the local deserializer first, which is how a peer whose organization is not yet in the
+//! channel config still knows itself and its organization's peers), signatures are real ECDSA checks, and a block is accepted when its
 //! data matches its header and a consenter of the channel signed it.
 
 use super::security::MessageCryptoService;
 use crate::fabric::blocks::verify_block_signature;
 use crate::fabric::configtx::{ChannelBundle, ConfigError};
 use crate::fabric::crypto::{SerializedIdentity, SigningIdentity};
-use crate::fabric::types::{Block, ChannelConfig};
+use crate::fabric::msp::Msp;
+use crate::fabric::types::{Block, ChannelConfig, MspDefinition};
 
 pub struct ChannelMcs {
     signer: SigningIdentity,
+    local_msp: Msp,
     bundle: ChannelBundle,
 }
 
 impl ChannelMcs {
-    /// The peer's signer and the channel config it currently holds.
-    pub fn new(signer: SigningIdentity, config: &ChannelConfig) -> Result<ChannelMcs, ConfigError> {
+    /// The peer's signer, its local MSP and the channel config it currently holds.
+    pub fn new(
+        signer: SigningIdentity,
+        local_msp: &MspDefinition,
+        config: &ChannelConfig,
+    ) -> Result<ChannelMcs, ConfigError> {
         Ok(ChannelMcs {
             signer,
+            local_msp: Msp::new(local_msp)?,
             bundle: ChannelBundle::new(config.clone())?,
         })
     }
@@ -26,6 +35,9 @@ impl ChannelMcs {
 
 impl MessageCryptoService for ChannelMcs {
     fn validate_peer_identity(&self, identity: &SerializedIdentity) -> Result<String, String> {
+        if let Ok(local) = self.local_msp.validate(identity) {
+            return Ok(local.msp_id.clone());
+        }
         let validated = self
             .bundle
             .msps()
@@ -35,10 +47,12 @@ impl MessageCryptoService for ChannelMcs {
     }
 
     fn verify(&self, identity: &SerializedIdentity, message: &[u8], signature: &[u8]) -> bool {
-        self.bundle
-            .msps()
-            .verify(identity, message, signature)
-            .is_ok()
+        self.local_msp.verify(identity, message, signature).is_ok()
+            || self
+                .bundle
+                .msps()
+                .verify(identity, message, signature)
+                .is_ok()
     }
 
     fn sign(&self, message: &[u8]) -> Vec<u8> {
@@ -137,7 +151,7 @@ mod tests {
                 external_endpoint: format!("{name}:7051"),
                 bootstrap_peers: Vec::new(),
             };
-            let mcs = ChannelMcs::new(signer, &config).unwrap();
+            let mcs = ChannelMcs::new(signer, &org.msp_definition(), &config).unwrap();
             let seed = ChaCha8Rng::seed_from_u64(rand::RngCore::next_u64(rng));
             let mut node = GossipNode::new(
                 &FabricConfig::default(),
@@ -152,10 +166,20 @@ mod tests {
         };
         let mut anchor = node("peer0.org1", &mut org1, &mut rng);
         let mut other = node("peer1.org1", &mut org1, &mut rng);
-        let outsider = node_error(&mut outsider_org, &config, &mut rng);
-        assert!(
-            outsider.is_err(),
-            "an identity of an org outside the channel is refused"
+        // A member's message crypto service refuses an identity of an org outside the
+        // channel, and accepts its own org's peers through its local MSP.
+        let member = org1.enroll("peer2.org1", NodeOu::Peer, &mut rng).unwrap();
+        let member_mcs = ChannelMcs::new(member, &org1.msp_definition(), &config).unwrap();
+        let outsider = outsider_org
+            .enroll("peer0.org9", NodeOu::Peer, &mut rng)
+            .unwrap();
+        assert!(member_mcs
+            .validate_peer_identity(&outsider.serialized())
+            .is_err());
+        let peer = org1.enroll("peer3.org1", NodeOu::Peer, &mut rng).unwrap();
+        assert_eq!(
+            member_mcs.validate_peer_identity(&peer.serialized()),
+            Ok("Org1MSP".to_string())
         );
 
         // peer1 dials its anchor: real handshakes both ways, then a membership request.
@@ -177,8 +201,8 @@ mod tests {
         assert_eq!(anchor.known_members()[0].pki_id, other.pki_id());
 
         // Blocks: only a consenter's signature over the header counts.
-        let mcs =
-            ChannelMcs::new(org1.enroll("x", NodeOu::Peer, &mut rng).unwrap(), &config).unwrap();
+        let signer = org1.enroll("x", NodeOu::Peer, &mut rng).unwrap();
+        let mcs = ChannelMcs::new(signer, &org1.msp_definition(), &config).unwrap();
         let mut block = new_block(1, [0; 32], vec![b"tx".to_vec()]);
         assert!(mcs.verify_block("channel1", &block).is_err());
         sign_block(&mut block, &org1.admin, 0);
@@ -200,27 +224,5 @@ mod tests {
             committed,
             "a consenter-signed block from an own-org peer is committed"
         );
-    }
-
-    fn node_error(
-        org: &mut OrgCrypto,
-        config: &ChannelConfig,
-        rng: &mut ChaCha8Rng,
-    ) -> Result<GossipNode, crate::fabric::gossip::GossipError> {
-        let signer = org.enroll("peer0.org9", NodeOu::Peer, rng).unwrap();
-        let peer = PeerSelf {
-            identity: signer.serialized(),
-            endpoint: "peer0.org9:7051".into(),
-            external_endpoint: String::new(),
-            bootstrap_peers: Vec::new(),
-        };
-        let mcs = ChannelMcs::new(signer, config).unwrap();
-        GossipNode::new(
-            &FabricConfig::default(),
-            peer,
-            Box::new(mcs),
-            ChaCha8Rng::seed_from_u64(0),
-            Duration::ZERO,
-        )
     }
 }

@@ -145,6 +145,4 @@ pub enum GossipError {
     IdentityRefused(String),
     #[error("the node already joined channel `{0}`")]
     AlreadyJoined(String),
-    #[error("organization {msp_id} is not a member of channel `{channel_id}`")]
-    NotInChannel { msp_id: String, channel_id: String },
 }

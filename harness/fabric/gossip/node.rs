@@ -253,12 +253,9 @@ impl GossipNode {
         if let Some(channel) = &self.channel {
             return Err(GossipError::AlreadyJoined(channel.id.clone()));
         }
-        if !config.application.contains_key(&self.me.org) {
-            return Err(GossipError::NotInChannel {
-                msp_id: self.me.org.clone(),
-                channel_id: config.channel_id.clone(),
-            });
-        }
+        // The peer's organization need not be in `config` yet: an organization added to a
+        // channel joins with block 0 and learns its membership from the config blocks it
+        // then pulls (fabric-samples test-network addOrg3: `peer channel fetch 0`, `join`).
         self.crypto.channel_config_updated(config);
         let (mut env, discovery, slot) = split!(self, now);
         *slot = Some(Channel::new(&mut env, discovery, config, ledger_height));
