@@ -3,6 +3,7 @@
 //! Exit codes (scripts and CI depend on them): 0 everything held, 1 an expectation (or a doc
 //! check) failed, 2 invalid input or usage, 3 the substrate is unavailable.
 
+use crate::history::StepOutcome;
 use crate::procedure::{self, check};
 use crate::scenario::{self, Scenario, ScenarioError};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -282,6 +283,24 @@ fn run_scenarios(args: &RunArgs) -> Exit {
         if let Err(error) = crate::report::write_all(&out, &report, &history) {
             err!("hadr run: {error}");
             return Exit::InvalidInput;
+        }
+        for step in report
+            .steps
+            .not_ok
+            .iter()
+            .filter(|s| s.outcome == StepOutcome::Failed)
+        {
+            out!(
+                "STEP FAILED {} in {} (#{}{}): {}",
+                step.action,
+                step.region,
+                step.section,
+                step.anchor
+                    .as_deref()
+                    .map(|a| format!(", #{a}"))
+                    .unwrap_or_default(),
+                step.detail
+            );
         }
         for expectation in &report.expectations {
             out!(

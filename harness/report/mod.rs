@@ -309,6 +309,7 @@ impl Report {
                 }
             })
             .collect();
+        let steps = steps_report(history);
         let latency_resolution_ms = if substrate == "sim" {
             scenario.simulation.tick.as_secs_f64() * 1000.0
         } else {
@@ -318,7 +319,8 @@ impl Report {
             scenario: scenario.name.clone(),
             seed: scenario.seed,
             substrate: substrate.to_string(),
-            passed: expectations.iter().all(|e| e.passed),
+            // A procedure that stopped at a failed step fails the run whatever the checks say.
+            passed: expectations.iter().all(|e| e.passed) && steps.failed == 0,
             expectations,
             peers: peers_report(scenario, history),
             faults: faults_report(scenario, history),
@@ -327,7 +329,7 @@ impl Report {
             wall_time_ms,
             limits,
             latency_resolution_ms,
-            steps: steps_report(history),
+            steps,
             network: network_report(scenario),
             scenario_file: scenario.source.display().to_string(),
             replay: replay_command(scenario, substrate),
