@@ -25,7 +25,7 @@ use std::rc::Rc;
 use std::time::Duration;
 use world::{Change, World};
 
-/// How often the harness samples ledgers and ordering nodes, and membership.
+/// How often the harness samples ledgers, ordering nodes and peer metrics, and membership.
 const LEDGER_SAMPLE_INTERVAL: Duration = Duration::from_secs(1);
 const MEMBERSHIP_SAMPLE_EVERY: u64 = 5;
 /// How long the network may take to form its gossip membership before the workload.
@@ -144,8 +144,8 @@ async fn ledgers_agree(observer: &Rc<Observer>, network: &Network) -> bool {
     tips.len() <= 1
 }
 
-/// Samples ledgers and ordering nodes every second and membership every five, while
-/// `observing`.
+/// Samples ledgers, ordering nodes and peer metrics every second and membership every five,
+/// while `observing`.
 async fn sample(observer: Rc<Observer>, observing: Rc<Cell<bool>>) {
     let mut round = 0u64;
     let mut rounds = tokio::task::JoinSet::new();
@@ -154,6 +154,8 @@ async fn sample(observer: Rc<Observer>, observing: Rc<Cell<bool>>) {
         rounds.spawn_local(async move { o.ledger_round().await });
         let o = observer.clone();
         rounds.spawn_local(async move { o.orderer_round().await });
+        let o = observer.clone();
+        rounds.spawn_local(async move { o.peer_round().await });
         if round % MEMBERSHIP_SAMPLE_EVERY == 0 {
             let o = observer.clone();
             rounds.spawn_local(async move {
