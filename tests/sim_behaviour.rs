@@ -275,6 +275,13 @@ fn an_outage_of_the_only_ordering_region_stops_new_blocks_and_the_report_names_t
         );
     }
     assert!(expectation(&report, "ledger_in_sync").passed);
+    // report.md names the limit with its measured effect.
+    let markdown = hadr::report::markdown(&report);
+    assert!(
+        markdown.contains("**Ordering service**, fault 0 (region outage us-east (crash))")
+            && markdown.contains(&finding.effect_text()),
+        "{markdown}"
+    );
     println!(
         "ordering region out {} ms: no new block for {stalled_ms} ms, \
          {transactions_not_committed} transactions not committed",
@@ -355,7 +362,8 @@ fn peers_known(history: &History) -> BTreeMap<String, Vec<(TimeMs, u64)>> {
     samples
 }
 
-/// For each peer but `lost`, how long after `since_ms` its metric first fell below `before`.
+/// For each peer but `lost`: how long after `since_ms` (and before `until_ms`) its
+/// gossip_membership_total_peers_known first fell below its last value before `since_ms`.
 fn metric_drops(
     history: &History,
     lost: &str,
@@ -368,8 +376,8 @@ fn metric_drops(
         .map(|(peer, samples)| {
             let before = samples
                 .iter()
-                .filter(|(at_ms, _)| *at_ms <= since_ms)
-                .last()
+                .rev()
+                .find(|(at_ms, _)| *at_ms <= since_ms)
                 .map(|(_, known)| *known)
                 .unwrap_or_else(|| panic!("{peer}: no sample before {since_ms}"));
             let dropped = samples
