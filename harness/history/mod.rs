@@ -46,6 +46,8 @@ pub enum EventKind {
     Membership(MembershipRecord),
     /// An ordering node's Raft view (operations metrics).
     OrdererStatus(OrdererStatus),
+    /// A peer's gossip view of the channel (operations metrics).
+    PeerStatus(PeerStatus),
     /// What a console lists, and whether it answered.
     ConsoleListing(ConsoleListing),
     /// A console acting on a node (status probe, channel join).
@@ -169,6 +171,15 @@ pub struct OrdererStatus {
     /// consensus_etcdraft_committed_block_number
     pub committed_block_number: u64,
     pub active_nodes: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerStatus {
+    pub peer: String,
+    pub channel: String,
+    /// gossip_membership_total_peers_known: alive channel peers other than itself, as the
+    /// membership tracker last counted them (every peer.gossip.membershipTrackerInterval).
+    pub membership_total_peers_known: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -26,7 +26,7 @@ use std::rc::Rc;
 use std::time::Duration;
 use world::{Change, World};
 
-/// How often the harness samples ledgers and ordering nodes, and membership.
+/// How often the harness samples ledgers, ordering nodes and peer metrics, and membership.
 const LEDGER_SAMPLE_INTERVAL: Duration = Duration::from_secs(1);
 const MEMBERSHIP_SAMPLE_EVERY: u64 = 5;
 const CONSOLE_SAMPLE_EVERY: u64 = 10;
@@ -157,8 +157,8 @@ async fn ledgers_agree(observer: &Rc<Observer>, network: &Network) -> bool {
     tips.len() <= 1
 }
 
-/// Samples ledgers and ordering nodes every second, membership every five and the consoles
-/// (when the procedure made them) every ten, while `observing`.
+/// Samples ledgers, ordering nodes and peer metrics every second, membership every five and
+/// the consoles (when the procedure made them) every ten, while `observing`.
 async fn sample(
     world: Rc<dyn World>,
     observer: Rc<Observer>,
@@ -172,6 +172,8 @@ async fn sample(
         rounds.spawn_local(async move { o.ledger_round().await });
         let o = observer.clone();
         rounds.spawn_local(async move { o.orderer_round().await });
+        let o = observer.clone();
+        rounds.spawn_local(async move { o.peer_round().await });
         if round % MEMBERSHIP_SAMPLE_EVERY == 0 {
             let o = observer.clone();
             rounds.spawn_local(async move {

@@ -1,8 +1,8 @@
 //! What the harness observes, through the interfaces a real network offers: each peer's
 //! channel info (`peer channel getinfo`: qscc GetChainInfo over the grpc-web proxy, asked
 //! with an identity of the peer's own organization, as Fabric requires), discovery's peer
-//! membership, the ordering nodes' Prometheus metrics, and at the end every peer's blocks
-//! (qscc GetBlockByNumber). Each observation becomes a history event.
+//! membership, the peers' and ordering nodes' Prometheus metrics, and at the end every peer's
+//! blocks (qscc GetBlockByNumber). Each observation becomes a history event.
 
 use super::network::{Network, PeerRecord};
 use super::world::World;
@@ -13,6 +13,7 @@ use crate::fabric::ledger::ChainInfo;
 use crate::fabric::types::{decode, Block, Envelope, Payload, ValidationCode};
 use crate::history::{
     BlockRecord, ChainRecord, EventKind, KnownPeer, LedgerInfo, MembershipRecord, OrdererStatus,
+    PeerStatus,
 };
 use crate::net::frame::Keepalive;
 use crate::net::http::HttpClient;
@@ -169,41 +170,85 @@ impl Observer {
         None
     }
 
-    /// Each running ordering node's Raft view, from its Prometheus metrics.
+    /// Each running ordering node's Raft view, from its Prometheus metrics, in parallel (an
+    /// unreachable node must not delay the others' samples by the observation timeout).
     pub async fn orderer_round(self: &Rc<Self>) {
-        for orderer in &self.network.orderers {
+        let mut tasks = tokio::task::JoinSet::new();
+        for (index, orderer) in self.network.orderers.iter().enumerate() {
             if !self.world.nodes().contains(&orderer.display_name) {
                 continue;
             }
-            let Some(operations) = &orderer.operations_url else {
+            let Some(operations) = orderer.operations_url.clone() else {
                 continue;
             };
-            let request = http::Request::get(format!("{operations}/metrics"))
-                .body(Bytes::new())
-                .expect("a valid request");
-            let channel = &self.network.channel_id;
-            let event = match self.http.send(request, OBSERVATION_TIMEOUT).await {
-                Ok(response) if response.status() == 200 => {
-                    let text = String::from_utf8_lossy(response.body());
-                    let gauge =
-                        |name| scrape_gauge(&text, name, channel).unwrap_or_default() as u64;
-                    EventKind::OrdererStatus(OrdererStatus {
-                        node: orderer.display_name.clone(),
-                        is_leader: gauge("consensus_etcdraft_is_leader") == 1,
-                        committed_block_number: gauge("consensus_etcdraft_committed_block_number"),
-                        active_nodes: gauge("consensus_etcdraft_active_nodes"),
-                    })
-                }
-                Ok(response) => EventKind::Unreachable {
-                    node: orderer.display_name.clone(),
-                    what: format!("metrics answered HTTP {}", response.status()),
-                },
-                Err(e) => EventKind::Unreachable {
-                    node: orderer.display_name.clone(),
-                    what: format!("metrics: {e}"),
-                },
+            let observer = self.clone();
+            tasks.spawn_local(async move {
+                let node = observer.network.orderers[index].display_name.clone();
+                let event = match observer.metrics(&operations).await {
+                    Ok(text) => {
+                        let channel = &observer.network.channel_id;
+                        let gauge =
+                            |name| scrape_gauge(&text, name, channel).unwrap_or_default() as u64;
+                        EventKind::OrdererStatus(OrdererStatus {
+                            node,
+                            is_leader: gauge("consensus_etcdraft_is_leader") == 1,
+                            committed_block_number: gauge(
+                                "consensus_etcdraft_committed_block_number",
+                            ),
+                            active_nodes: gauge("consensus_etcdraft_active_nodes"),
+                        })
+                    }
+                    Err(what) => EventKind::Unreachable { node, what },
+                };
+                observer.world.record(event);
+            });
+        }
+        while tasks.join_next().await.is_some() {}
+    }
+
+    /// Each running peer's gossip metrics, in parallel. A peer that does not answer is left
+    /// out: the ledger round already records it as unreachable.
+    pub async fn peer_round(self: &Rc<Self>) {
+        let mut tasks = tokio::task::JoinSet::new();
+        for (index, peer) in self.network.peers.iter().enumerate() {
+            if !self.world.nodes().contains(&peer.name) {
+                continue;
+            }
+            let Some(operations) = peer.component.operations_url.clone() else {
+                continue;
             };
-            self.world.record(event);
+            let observer = self.clone();
+            tasks.spawn_local(async move {
+                let Ok(text) = observer.metrics(&operations).await else {
+                    return;
+                };
+                let channel = &observer.network.channel_id;
+                let Some(known) =
+                    scrape_gauge(&text, "gossip_membership_total_peers_known", channel)
+                else {
+                    return;
+                };
+                observer.world.record(EventKind::PeerStatus(PeerStatus {
+                    peer: observer.network.peers[index].name.clone(),
+                    channel: channel.clone(),
+                    membership_total_peers_known: known as u64,
+                }));
+            });
+        }
+        while tasks.join_next().await.is_some() {}
+    }
+
+    /// The Prometheus text of a node's operations endpoint, or why there is none.
+    async fn metrics(&self, operations_url: &str) -> Result<String, String> {
+        let request = http::Request::get(format!("{operations_url}/metrics"))
+            .body(Bytes::new())
+            .expect("a valid request");
+        match self.http.send(request, OBSERVATION_TIMEOUT).await {
+            Ok(response) if response.status() == 200 => {
+                Ok(String::from_utf8_lossy(response.body()).into_owned())
+            }
+            Ok(response) => Err(format!("metrics answered HTTP {}", response.status())),
+            Err(e) => Err(format!("metrics: {e}")),
         }
     }
 
