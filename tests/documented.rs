@@ -8,12 +8,13 @@ use quick_xml::events::Event;
 use quick_xml::Reader;
 use std::path::Path;
 
-/// Runs `scenario` into a fresh directory; answers the exit code, stdout and the directory.
+/// Runs `scenario` into a fresh directory; answers the exit code, what it printed (stdout,
+/// then stderr) and the directory.
 fn run(scenario: &str) -> (i32, String, tempfile::TempDir) {
     let out = tempfile::tempdir().expect("a temporary directory");
     let dir = out.path().to_str().expect("utf-8 path").to_string();
     let result = hadr(&["run", scenario, "--out", &dir]);
-    (result.code, result.stdout, out)
+    (result.code, result.stdout + &result.stderr, out)
 }
 
 fn read(dir: &Path, name: &str) -> String {

@@ -1086,8 +1086,14 @@ fn msp_definition(record: &Component) -> Result<MspDefinition, String> {
 
 /// One deployment the consoles ask for, answered by the runner's side.
 enum DeployRequest {
-    Ca(DeployCa, oneshot::Sender<Result<Component, DeployError>>),
-    Peer(DeployPeer, oneshot::Sender<Result<Component, DeployError>>),
+    Ca(
+        Box<DeployCa>,
+        oneshot::Sender<Result<Component, DeployError>>,
+    ),
+    Peer(
+        Box<DeployPeer>,
+        oneshot::Sender<Result<Component, DeployError>>,
+    ),
 }
 
 /// The consoles' deployer (fabric-operator's part): hands each request to the runner, which
@@ -1106,7 +1112,9 @@ fn deployer_gone() -> DeployError {
 impl Deployer for SimDeployer {
     fn deploy_ca(&self, request: DeployCa) -> BoxFuture<'_, Result<Component, DeployError>> {
         let (reply, answer) = oneshot::channel();
-        let sent = self.requests.send(DeployRequest::Ca(request, reply));
+        let sent = self
+            .requests
+            .send(DeployRequest::Ca(Box::new(request), reply));
         Box::pin(async move {
             sent.map_err(|_| deployer_gone())?;
             answer.await.map_err(|_| deployer_gone())?
@@ -1115,7 +1123,9 @@ impl Deployer for SimDeployer {
 
     fn deploy_peer(&self, request: DeployPeer) -> BoxFuture<'_, Result<Component, DeployError>> {
         let (reply, answer) = oneshot::channel();
-        let sent = self.requests.send(DeployRequest::Peer(request, reply));
+        let sent = self
+            .requests
+            .send(DeployRequest::Peer(Box::new(request), reply));
         Box::pin(async move {
             sent.map_err(|_| deployer_gone())?;
             answer.await.map_err(|_| deployer_gone())?
@@ -1147,10 +1157,10 @@ async fn deploy_nodes(
     while let Some(request) = requests.recv().await {
         match request {
             DeployRequest::Ca(request, reply) => {
-                let _ = reply.send(deploy_ca(&world, request, &mut rng).await);
+                let _ = reply.send(deploy_ca(&world, *request, &mut rng).await);
             }
             DeployRequest::Peer(request, reply) => {
-                let _ = reply.send(deploy_peer(&world, &scenario, request, &mut rng).await);
+                let _ = reply.send(deploy_peer(&world, &scenario, *request, &mut rng).await);
             }
         }
     }
