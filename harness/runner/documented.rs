@@ -240,6 +240,18 @@ impl Procedure<'_> {
             .ok_or_else(|| format!("console.{region} does not list {display_name}"))
     }
 
+    /// The display names of every component `region`'s console lists.
+    async fn listed_names(&self, region: &str) -> Result<BTreeSet<String>, String> {
+        Ok(self
+            .console(region)?
+            .list_components()
+            .await
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .map(|c| c.display_name)
+            .collect())
+    }
+
     fn orderer(&self) -> Result<&Component, String> {
         self.orderers
             .first()
@@ -661,13 +673,7 @@ impl Procedure<'_> {
 
     async fn import_ordering_service(&self, region: &str) -> Result<String, String> {
         let console = self.console(region)?;
-        let listed: BTreeSet<String> = console
-            .list_components()
-            .await
-            .map_err(|e| e.to_string())?
-            .into_iter()
-            .map(|c| c.display_name)
-            .collect();
+        let listed = self.listed_names(region).await?;
         let missing: Vec<NodeFile> = self
             .ordering_file
             .iter()
@@ -951,13 +957,7 @@ impl Procedure<'_> {
     /// the files of a console that does.
     async fn import_everywhere(&self, region: &str) -> Result<String, String> {
         let console = self.console(region)?;
-        let listed: BTreeSet<String> = console
-            .list_components()
-            .await
-            .map_err(|e| e.to_string())?
-            .into_iter()
-            .map(|c| c.display_name)
-            .collect();
+        let listed = self.listed_names(region).await?;
         let mut imported = Vec::new();
         for (other_region, other) in &self.consoles {
             if other_region == region {
