@@ -56,7 +56,11 @@ fn region_outage(c: &mut Criterion) {
 fn run(scenario: &Scenario) -> u64 {
     let output = Sim.run(scenario).unwrap_or_else(|error| panic!("{error}"));
     let report = hadr::report::Report::build(scenario, &output.history, Sim.name(), 0);
-    assert!(report.passed, "{} did not pass at seed {SEED}", scenario.name);
+    assert!(
+        report.passed,
+        "{} did not pass at seed {SEED}",
+        scenario.name
+    );
     output.sim_time_ms
 }
 
