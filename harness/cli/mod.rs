@@ -290,17 +290,7 @@ fn run_scenarios(args: &RunArgs) -> Exit {
             .iter()
             .filter(|s| s.outcome == StepOutcome::Failed)
         {
-            out!(
-                "STEP FAILED {} in {} (#{}{}): {}",
-                step.action,
-                step.region,
-                step.section,
-                step.anchor
-                    .as_deref()
-                    .map(|a| format!(", #{a}"))
-                    .unwrap_or_default(),
-                step.detail
-            );
+            out!("STEP FAILED {}: {}", step.place(), step.detail);
         }
         for expectation in &report.expectations {
             out!(

@@ -71,6 +71,22 @@ pub struct StepRecord {
     pub detail: String,
 }
 
+impl StepRecord {
+    /// Where the step is, for a person: `make-redundant-peers-anchors in us-west
+    /// (#ibp-console-hadr-create-new-peers)`, with the link anchor when the step has one.
+    pub fn place(&self) -> String {
+        let anchor = self
+            .anchor
+            .as_deref()
+            .map(|a| format!(", #{a}"))
+            .unwrap_or_default();
+        format!(
+            "{} in {} (#{}{anchor})",
+            self.action, self.region, self.section
+        )
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StepOutcome {

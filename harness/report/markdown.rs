@@ -135,21 +135,34 @@ fn verdict(out: &mut String, report: &Report) {
         .map(|e| e.name.clone())
         .collect();
     let _ = writeln!(out, "## Verdict\n");
-    if failed.is_empty() {
+    // A procedure that stopped explains every expectation below it, so it leads.
+    for step in report
+        .steps
+        .not_ok
+        .iter()
+        .filter(|s| s.outcome == StepOutcome::Failed)
+    {
         let _ = writeln!(
             out,
-            "**PASSED**: all {} expectations held.\n",
-            report.expectations.len()
-        );
-    } else {
-        let _ = writeln!(
-            out,
-            "**FAILED**: {} of {} expectations failed ({}).\n",
-            failed.len(),
-            report.expectations.len(),
-            failed.join(", ")
+            "**FAILED**: the procedure stopped at {}: {}\n",
+            step.place(),
+            step.detail
         );
     }
+    let expectations = report.expectations.len();
+    let _ = match (failed.is_empty(), report.steps.failed == 0) {
+        (true, true) => writeln!(out, "**PASSED**: all {expectations} expectations held.\n"),
+        (true, false) => writeln!(
+            out,
+            "All {expectations} expectations held, but a failed procedure step fails the run.\n"
+        ),
+        (false, _) => writeln!(
+            out,
+            "**FAILED**: {} of {expectations} expectations failed ({}).\n",
+            failed.len(),
+            failed.join(", ")
+        ),
+    };
     let _ = writeln!(out, "## Expectations\n");
     for e in &report.expectations {
         let _ = writeln!(
