@@ -9,7 +9,10 @@
 //!   latency resolution, so this shows what the default resolution costs;
 //! - `tick_10ms_signatures_known`: crypto::verify's cache keeps the previous run's answers,
 //!   so no signature is verified again (signing still happens): the share of the run that
-//!   is ECDSA verification.
+//!   is ECDSA verification;
+//! - `tick_10ms_1_tx_per_s`: the same network and faults at 1 tx/s instead of 20: what the
+//!   network costs without load (hosts ticking, gossip, Raft, observation), so that the
+//!   difference to `tick_10ms` is the cost of the transactions.
 //!
 //!     cargo bench --bench network_region_outage
 
@@ -32,12 +35,15 @@ fn region_outage(c: &mut Criterion) {
     // criterion accepts.
     group.sample_size(10);
     group.warm_up_time(Duration::from_secs(1));
-    for (case, tick_ms, fresh) in [
-        ("tick_10ms", 10, true),
-        ("tick_20ms", 20, true),
-        ("tick_10ms_signatures_known", 10, false),
+    let rate_per_s = scenario.workload.rate_per_s;
+    for (case, tick_ms, fresh, rate_per_s) in [
+        ("tick_10ms", 10, true, rate_per_s),
+        ("tick_20ms", 20, true, rate_per_s),
+        ("tick_10ms_signatures_known", 10, false, rate_per_s),
+        ("tick_10ms_1_tx_per_s", 10, true, 1.0),
     ] {
         scenario.simulation.tick = Duration::from_millis(tick_ms);
+        scenario.workload.rate_per_s = rate_per_s;
         let sim_time_ms = run(&scenario);
         group.throughput(Throughput::Elements(sim_time_ms));
         group.bench_function(case, |b| {
