@@ -238,6 +238,69 @@ fn peers_cut_off_from_the_ordering_service_lag_during_the_outage_and_catch_up_af
     );
 }
 
+/// How long after `heal_ms` the last of `peers` reached the highest height any peer had at
+/// the heal.
+fn catch_up_ms(
+    history: &History,
+    scenario: &Scenario,
+    peers: &[String],
+    heal_ms: TimeMs,
+) -> TimeMs {
+    let frontier = peer_names(scenario)
+        .iter()
+        .filter_map(|peer| max_height(history, peer, 0, heal_ms))
+        .max()
+        .expect("peers observed before the heal");
+    peers
+        .iter()
+        .map(|peer| {
+            heights(history, peer)
+                .into_iter()
+                .find(|(at_ms, height)| *at_ms >= heal_ms && *height >= frontier)
+                .unwrap_or_else(|| panic!("{peer} never reached height {frontier} after the heal"))
+                .0
+                - heal_ms
+        })
+        .max()
+        .expect("some peers")
+}
+
+#[test]
+fn the_delivery_client_keepalive_bounds_how_long_a_stalled_deliver_stream_waits() {
+    // The partition drops what the deliver streams carried; a stream learns it is dead only
+    // when peer.keepalive.deliveryClient's ping goes unanswered (interval + timeout).
+    let default = load("tests/fixtures/scenarios/region-cut-off-catch-up.yaml");
+    let mut short = default.clone();
+    let keepalive = &mut short.topology.fabric.keepalive;
+    keepalive.delivery_client_interval = Duration::from_secs(10);
+    keepalive.delivery_client_timeout = Duration::from_secs(5);
+    let short_bound_ms = ms(keepalive.delivery_client_interval + keepalive.delivery_client_timeout);
+
+    let FaultKind::Partition { sides } = &default.faults[0].kind else {
+        panic!("fault 0 is a partition");
+    };
+    let (cut_off, _) = peers_in_and_out_of(&default, &sides[0][0]);
+    let mut took = Vec::new();
+    for scenario in [&default, &short] {
+        let (report, history) = run(scenario);
+        assert!(report.passed, "{:#?}", report.expectations);
+        let heal_ms = fault_window(&history, 0).1.expect("the partition heals");
+        took.push(catch_up_ms(&history, scenario, &cut_off, heal_ms));
+    }
+    let [default_ms, short_ms] = took[..] else {
+        unreachable!()
+    };
+    assert!(
+        short_ms <= short_bound_ms,
+        "with a {short_bound_ms} ms keepalive the cut-off peers took {short_ms} ms"
+    );
+    assert!(
+        default_ms > short_ms,
+        "Fabric's default keepalive ({default_ms} ms) should take longer than {short_ms} ms"
+    );
+    println!("catch-up after the heal: {default_ms} ms with the defaults, {short_ms} ms short");
+}
+
 #[test]
 fn an_outage_of_the_only_ordering_region_stops_new_blocks_and_the_report_names_the_limit() {
     let scenario = load("tests/fixtures/scenarios/orderer-region-outage-prebuilt.yaml");

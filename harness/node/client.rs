@@ -69,7 +69,7 @@ pub async fn run(program: ClientProgram, net: Arc<dyn Net>) -> io::Result<()> {
         interval: program.fabric.keepalive.client_interval,
         timeout: program.fabric.keepalive.client_timeout,
     };
-    let (links, events) = Links::new(net, keepalive);
+    let (links, events) = Links::new(net, move |_| keepalive);
     let io = Rc::new(RefCell::new(ClientIo {
         links,
         next_request: 0,

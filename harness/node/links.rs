@@ -23,7 +23,9 @@ pub struct LinkEvents<K> {
 
 pub struct Links<K> {
     net: Arc<dyn Net>,
-    keepalive: Keepalive,
+    /// The keepalive of a connection, by its key when it has one (Fabric sets the peer's
+    /// deliver streams to the ordering service apart from its other client connections).
+    keepalive: Box<dyn Fn(Option<&K>) -> Keepalive>,
     next_id: ConnectionId,
     connections: BTreeMap<ConnectionId, (Connection<Wire>, Option<K>)>,
     by_key: BTreeMap<K, ConnectionId>,
@@ -34,14 +36,17 @@ pub struct Links<K> {
 }
 
 impl<K: Ord + Clone + 'static> Links<K> {
-    pub fn new(net: Arc<dyn Net>, keepalive: Keepalive) -> (Links<K>, LinkEvents<K>) {
+    pub fn new(
+        net: Arc<dyn Net>,
+        keepalive: impl Fn(Option<&K>) -> Keepalive + 'static,
+    ) -> (Links<K>, LinkEvents<K>) {
         let (events, connections) = mpsc::unbounded_channel();
         let (dialed_tx, dialed) = mpsc::unbounded_channel();
         let (accepted_tx, accepted) = mpsc::unbounded_channel();
         (
             Links {
                 net,
-                keepalive,
+                keepalive: Box::new(keepalive),
                 next_id: 0,
                 connections: BTreeMap::new(),
                 by_key: BTreeMap::new(),
@@ -74,7 +79,8 @@ impl<K: Ord + Clone + 'static> Links<K> {
     pub fn adopt(&mut self, stream: BoxIo, peer: String, key: Option<K>) -> ConnectionId {
         let id = self.next_id;
         self.next_id += 1;
-        let connection = frame::spawn(id, peer, stream, self.keepalive, self.events.clone());
+        let keepalive = (self.keepalive)(key.as_ref());
+        let connection = frame::spawn(id, peer, stream, keepalive, self.events.clone());
         self.connections.insert(id, (connection, None));
         if let Some(key) = key {
             self.bind(id, key);

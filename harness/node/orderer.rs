@@ -100,7 +100,7 @@ pub async fn run(program: OrdererProgram, net: Arc<dyn Net>, restarts: u64) -> i
         clock.now(),
     )
     .map_err(|e| io::Error::other(e.to_string()))?;
-    let (links, events) = Links::new(net.clone(), program.keepalive);
+    let (links, events) = Links::new(net.clone(), move |_| program.keepalive);
     links.listen(net.bind(ORDERER_PORT).await?);
     let (calls, call_inbox) = mpsc::unbounded_channel();
     serve_endpoints(

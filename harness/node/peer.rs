@@ -99,11 +99,19 @@ pub async fn run(
     net: Arc<dyn Net>,
     restarts: u64,
 ) -> io::Result<()> {
-    let keepalive = Keepalive {
-        interval: program.fabric.keepalive.client_interval,
-        timeout: program.fabric.keepalive.client_timeout,
-    };
-    let (links, events) = Links::new(net.clone(), keepalive);
+    let settings = program.fabric.keepalive.clone();
+    // core.yaml: peer.keepalive.deliveryClient for the streams to ordering nodes,
+    // peer.keepalive.client for the rest.
+    let (links, events) = Links::new(net.clone(), move |key: Option<&Peer>| match key {
+        Some(Peer::Orderer(_)) => Keepalive {
+            interval: settings.delivery_client_interval,
+            timeout: settings.delivery_client_timeout,
+        },
+        _ => Keepalive {
+            interval: settings.client_interval,
+            timeout: settings.client_timeout,
+        },
+    });
     links.listen(net.bind(PEER_PORT).await?);
     let (calls, call_inbox) = mpsc::unbounded_channel();
     let rfc3339 = match program.clock {
