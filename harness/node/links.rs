@@ -21,11 +21,14 @@ pub struct LinkEvents<K> {
     pub accepted: mpsc::UnboundedReceiver<(BoxIo, String)>,
 }
 
+/// Chooses a connection's keepalive from its key (None: not bound to one).
+type KeepaliveFor<K> = Box<dyn Fn(Option<&K>) -> Keepalive>;
+
 pub struct Links<K> {
     net: Arc<dyn Net>,
     /// The keepalive of a connection, by its key when it has one (Fabric sets the peer's
     /// deliver streams to the ordering service apart from its other client connections).
-    keepalive: Box<dyn Fn(Option<&K>) -> Keepalive>,
+    keepalive: KeepaliveFor<K>,
     next_id: ConnectionId,
     connections: BTreeMap<ConnectionId, (Connection<Wire>, Option<K>)>,
     by_key: BTreeMap<K, ConnectionId>,
