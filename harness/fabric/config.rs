@@ -6,6 +6,7 @@
 //! research/fabric-sampleconfig/ (hyperledger/fabric v2.5.16 sampleconfig) and
 //! research/fabric-behaviour.md.
 
+use crate::net::frame::Keepalive;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -121,6 +122,24 @@ pub struct KeepaliveConfig {
     pub delivery_client_interval: Duration,
     /// peer.keepalive.deliveryClient.timeout
     pub delivery_client_timeout: Duration,
+}
+
+impl KeepaliveConfig {
+    /// peer.keepalive.client: a node's client connections other than deliver streams.
+    pub fn client(&self) -> Keepalive {
+        Keepalive {
+            interval: self.client_interval,
+            timeout: self.client_timeout,
+        }
+    }
+
+    /// peer.keepalive.deliveryClient: a peer's deliver streams to ordering nodes.
+    pub fn delivery_client(&self) -> Keepalive {
+        Keepalive {
+            interval: self.delivery_client_interval,
+            timeout: self.delivery_client_timeout,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

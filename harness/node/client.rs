@@ -16,7 +16,7 @@ use crate::fabric::policy::majority;
 use crate::fabric::txbuild::{signed_proposal, transaction_envelope};
 use crate::fabric::types::ValidationCode;
 use crate::history::{EventKind, OpPhase, Operation};
-use crate::net::frame::{ConnectionEvent, Keepalive};
+use crate::net::frame::ConnectionEvent;
 use crate::net::Net;
 use crate::workload::gateway::{candidates, DiscoveredPeer as GatewayPeer};
 use crate::workload::{submit_offset, transaction_count, AssetMix};
@@ -65,10 +65,7 @@ const DIAL_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Runs the workload; returns once every submitted transaction has an outcome.
 pub async fn run(program: ClientProgram, net: Arc<dyn Net>) -> io::Result<()> {
-    let keepalive = Keepalive {
-        interval: program.fabric.keepalive.client_interval,
-        timeout: program.fabric.keepalive.client_timeout,
-    };
+    let keepalive = program.fabric.keepalive.client();
     let (links, events) = Links::new(net, move |_| keepalive);
     let io = Rc::new(RefCell::new(ClientIo {
         links,

@@ -22,7 +22,7 @@ use crate::fabric::gossip::{
 };
 use crate::fabric::peer_state::PeerState;
 use crate::fabric::types::{Block, MspDefinition, ProposalResponse, SignedProposal};
-use crate::net::frame::{ConnectionEvent, ConnectionId, Keepalive};
+use crate::net::frame::{ConnectionEvent, ConnectionId};
 use crate::net::Net;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -100,17 +100,9 @@ pub async fn run(
     restarts: u64,
 ) -> io::Result<()> {
     let settings = program.fabric.keepalive.clone();
-    // core.yaml: peer.keepalive.deliveryClient for the streams to ordering nodes,
-    // peer.keepalive.client for the rest.
     let (links, events) = Links::new(net.clone(), move |key: Option<&Peer>| match key {
-        Some(Peer::Orderer(_)) => Keepalive {
-            interval: settings.delivery_client_interval,
-            timeout: settings.delivery_client_timeout,
-        },
-        _ => Keepalive {
-            interval: settings.client_interval,
-            timeout: settings.client_timeout,
-        },
+        Some(Peer::Orderer(_)) => settings.delivery_client(),
+        _ => settings.client(),
     });
     links.listen(net.bind(PEER_PORT).await?);
     let (calls, call_inbox) = mpsc::unbounded_channel();

@@ -17,7 +17,6 @@ use crate::fabric::orderer::OrdererDisk;
 use crate::fabric::peer_state::PeerState;
 use crate::fabric::txbuild::signed_proposal;
 use crate::fabric::types::MspDefinition;
-use crate::net::frame::Keepalive;
 use crate::net::http::HttpClient;
 use crate::node::orderer::OrdererProgram;
 use crate::node::peer::PeerProgram;
@@ -123,10 +122,7 @@ pub async fn launch_ordering_service(
             node_id: index as u64 + 1,
             identity: Arc::new(identity.clone()),
             ordering: fabric.ordering.clone(),
-            keepalive: Keepalive {
-                interval: fabric.keepalive.client_interval,
-                timeout: fabric.keepalive.client_timeout,
-            },
+            keepalive: fabric.keepalive.client(),
             seed: rng.next_u64(),
             disk: OrdererDisk::new(material.genesis.clone()),
             clock: world.clock(),
