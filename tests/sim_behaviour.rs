@@ -78,6 +78,19 @@ fn max_height(history: &History, peer: &str, from_ms: TimeMs, to_ms: TimeMs) -> 
         .max()
 }
 
+/// The highest height any of `peers` reported within [from_ms, to_ms].
+fn max_height_of<'a>(
+    history: &History,
+    peers: impl IntoIterator<Item = &'a String>,
+    from_ms: TimeMs,
+    to_ms: TimeMs,
+) -> Option<u64> {
+    peers
+        .into_iter()
+        .filter_map(|peer| max_height(history, peer, from_ms, to_ms))
+        .max()
+}
+
 /// Every peer of the scenario's network.
 fn peer_names(scenario: &Scenario) -> Vec<String> {
     scenario
@@ -150,10 +163,7 @@ fn peers_of_a_crashed_region_restart_behind_and_catch_up_after_the_heal() {
 
     // The crashed peers answer nothing during the outage while the others cut blocks, so
     // they restart from their disks behind.
-    let height_at_crash = failed
-        .iter()
-        .filter_map(|peer| max_height(&history, peer, 0, start_ms))
-        .max()
+    let height_at_crash = max_height_of(&history, &failed, 0, start_ms)
         .expect("the region's peers observed before the outage");
     for peer in &failed {
         assert_eq!(
@@ -162,10 +172,7 @@ fn peers_of_a_crashed_region_restart_behind_and_catch_up_after_the_heal() {
             "{peer} answered while its region was down"
         );
     }
-    let height_at_heal = others
-        .iter()
-        .filter_map(|peer| max_height(&history, peer, start_ms, heal_ms))
-        .max()
+    let height_at_heal = max_height_of(&history, &others, start_ms, heal_ms)
         .expect("the other peers observed during the outage");
     assert!(
         height_at_heal >= height_at_crash + fewest_blocks_in(&scenario, heal_ms - start_ms),
@@ -206,11 +213,7 @@ fn peers_cut_off_from_the_ordering_service_lag_during_the_outage_and_catch_up_af
     };
     let (cut_off, others) = peers_in_and_out_of(&scenario, region);
 
-    let height_at_cut = others
-        .iter()
-        .chain(&cut_off)
-        .filter_map(|peer| max_height(&history, peer, 0, start_ms))
-        .max()
+    let height_at_cut = max_height_of(&history, others.iter().chain(&cut_off), 0, start_ms)
         .expect("peers observed before the partition");
     // A block already on its way when the link went down may still arrive.
     for peer in &cut_off {
@@ -246,10 +249,7 @@ fn catch_up_ms(
     peers: &[String],
     heal_ms: TimeMs,
 ) -> TimeMs {
-    let frontier = peer_names(scenario)
-        .iter()
-        .filter_map(|peer| max_height(history, peer, 0, heal_ms))
-        .max()
+    let frontier = max_height_of(history, &peer_names(scenario), 0, heal_ms)
         .expect("peers observed before the heal");
     peers
         .iter()
@@ -672,16 +672,9 @@ fn losing_the_ordering_leaders_region_elects_a_new_leader_within_the_election_ti
     );
     // The new leader cuts blocks before the old region comes back.
     let (_, survivors) = peers_in_and_out_of(&scenario, &leader);
-    let height_at_election = survivors
-        .iter()
-        .filter_map(|p| max_height(&history, p, 0, elected_ms))
-        .max()
-        .expect("observed");
-    let height_at_heal = survivors
-        .iter()
-        .filter_map(|p| max_height(&history, p, elected_ms, heal_ms))
-        .max()
-        .expect("observed");
+    let height_at_election = max_height_of(&history, &survivors, 0, elected_ms).expect("observed");
+    let height_at_heal =
+        max_height_of(&history, &survivors, elected_ms, heal_ms).expect("observed");
     assert!(
         height_at_heal > height_at_election,
         "no block between the election and the heal"
