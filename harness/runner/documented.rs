@@ -40,7 +40,7 @@ use crate::node::wire::{CA_PORT, CONSOLE_PORT, PEER_PORT};
 use crate::node::Launch;
 use crate::procedure::plan::{plan, PlannedStep, StepStatus};
 use crate::procedure::runbook::Action;
-use crate::scenario::layout::{ca_name, console_name, org_short_name, region_of};
+use crate::scenario::layout::{self, ca_name, console_name, org_short_name, region_of};
 use crate::scenario::model::Scenario;
 use crate::secret::Secret;
 use rand::{RngCore, SeedableRng};
@@ -995,24 +995,13 @@ impl Procedure<'_> {
         for org in &organizations {
             let msp_id = &org.msp_id;
             let home_ca = ca_name(msp_id, &org.home);
-            let step = PlannedStep {
-                number: 0,
-                action: Action::RegisterIdentities,
-                region: org.home.clone(),
-                console: None,
-                msp_id: Some(msp_id.clone()),
-                ca: Some(home_ca.clone()),
-                nodes: Vec::new(),
-                delivers_to: None,
-                status: StepStatus::Run,
-            };
             let id = format!("{}client", org_short_name(msp_id));
             let secret = self
                 .register(&org.home, &home_ca, msp_id, &id, "client")
                 .await?;
             let key = KeyPair::generate(&mut self.rng);
             let certificate = self
-                .ca_client(&step.region, &home_ca)
+                .ca_client(&org.home, &home_ca)
                 .await?
                 .enroll("ca", &id, &secret, &key, &[])
                 .await
@@ -1035,12 +1024,12 @@ impl Procedure<'_> {
                     .get(msp_id)
                     .is_some_and(|o| o.peers.contains(&spec.name));
                 match spec.role {
-                    crate::scenario::layout::Role::Peer if created => peers.push(PeerRecord {
+                    layout::Role::Peer if created => peers.push(PeerRecord {
                         name: spec.name.clone(),
                         msp_id: msp_id.clone(),
                         component: component(&spec.name, ComponentType::Peer, Some(msp_id)),
                     }),
-                    crate::scenario::layout::Role::CertificateAuthority => {
+                    layout::Role::CertificateAuthority => {
                         cas.push(component(&spec.name, ComponentType::Ca, Some(msp_id)))
                     }
                     _ => {}

@@ -2,8 +2,9 @@
 //! consenters (Fabric's internal/peer/gossip/mcs.go): identities are valid when the peer's
 //! local MSP or the channel MSP they name validates them (mcs.go getValidatedIdentity tries
 //! the local deserializer first, which is how a peer whose organization is not yet in the
-//! channel config still knows itself and its organization's peers), signatures are real ECDSA checks, and a block is accepted when its
-//! data matches its header and a consenter of the channel signed it.
+//! channel config still knows itself and its organization's peers), signatures are real
+//! ECDSA checks, and a block is accepted when its data matches its header and a consenter of
+//! the channel signed it.
 
 use super::security::MessageCryptoService;
 use crate::fabric::blocks::verify_block_signature;
