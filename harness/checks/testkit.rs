@@ -54,6 +54,8 @@ pub fn three_region_scenario() -> Scenario {
         regions: std::iter::once(home.to_string())
             .chain(all.iter().filter(|r| *r != home).cloned())
             .collect(),
+        fabric: FabricConfig::default(),
+        peer_fabric: Default::default(),
     };
     Scenario {
         name: "multi-region-ha".to_string(),

@@ -251,14 +251,15 @@ fn run_scenarios(args: &RunArgs) -> Exit {
         }
     };
     let mut exit = Exit::Ok;
-    for mut scenario in scenarios {
+    let folders = crate::report::folder_names(scenarios.iter().map(|s| s.name.as_str()));
+    for (mut scenario, folder) in scenarios.into_iter().zip(folders) {
         if let Some(seed) = args.seed {
             scenario.seed = seed;
         }
         let out = if args.scenarios.len() == 1 {
             args.out.clone()
         } else {
-            args.out.join(&scenario.name)
+            args.out.join(folder)
         };
         err!(
             "running {} on {} (seed {}): {} of workload, {} fault(s)...",

@@ -70,6 +70,13 @@ pub struct GossipConfig {
     pub max_connection_attempts: u32,
     /// peer.gossip.msgExpirationFactor
     pub msg_expiration_factor: u32,
+    /// peer.gossip.externalEndpoint set to the peer's own address (as IBP and fabric-operator
+    /// deploy peers), or empty: then the peer is never advertised to other organizations and
+    /// discovery leaves it out (F discovery/support/gossip/support.go).
+    pub external_endpoint: bool,
+    /// peer.gossip.bootstrap: same-organization peers (host:port) to contact at start; IBP
+    /// leaves it to the anchor peers (empty).
+    pub bootstrap: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -204,6 +211,8 @@ impl Default for FabricConfig {
                 reconnect_interval: s(25),
                 max_connection_attempts: 120,
                 msg_expiration_factor: 20,
+                external_endpoint: true,
+                bootstrap: Vec::new(),
             },
             election: ElectionConfig {
                 startup_grace_period: s(15),
@@ -256,14 +265,20 @@ pub enum ValueKind {
     Count,
     Bytes,
     Bool,
+    /// peer.gossip.externalEndpoint: the peer's own `host:port`, or empty.
+    Endpoint,
+    /// peer.gossip.bootstrap: `host:port` entries separated by spaces.
+    Endpoints,
 }
 
 /// A value for a key, already parsed by the scenario loader.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Value {
     Duration(Duration),
     Count(u64),
+    /// Also an externalEndpoint: whether it is set.
     Bool(bool),
+    Endpoints(Vec<String>),
 }
 
 macro_rules! keys {
@@ -316,6 +331,8 @@ keys! {
     "peer.gossip.reconnectInterval" => Duration, gossip.reconnect_interval;
     "peer.gossip.maxConnectionAttempts" => Count, gossip.max_connection_attempts;
     "peer.gossip.msgExpirationFactor" => Count, gossip.msg_expiration_factor;
+    "peer.gossip.externalEndpoint" => Endpoint, gossip.external_endpoint;
+    "peer.gossip.bootstrap" => Endpoints, gossip.bootstrap;
     "peer.gossip.election.startupGracePeriod" => Duration, election.startup_grace_period;
     "peer.gossip.election.membershipSampleInterval" => Duration, election.membership_sample_interval;
     "peer.gossip.election.leaderAliveThreshold" => Duration, election.leader_alive_threshold;
@@ -398,6 +415,18 @@ impl ConfigValue for bool {
     }
 }
 
+impl ConfigValue for Vec<String> {
+    fn to_value(&self) -> Value {
+        Value::Endpoints(self.clone())
+    }
+    fn from_value(value: Value) -> Option<Self> {
+        match value {
+            Value::Endpoints(list) => Some(list),
+            _ => None,
+        }
+    }
+}
+
 impl ConfigValue for u32 {
     fn to_value(&self) -> Value {
         Value::Count(u64::from(*self))
@@ -423,8 +452,163 @@ impl ConfigValue for u64 {
 }
 
 fn assign<T: ConfigValue>(slot: &mut T, value: Value, key: &str) -> Result<(), String> {
-    *slot = T::from_value(value).ok_or_else(|| format!("`{key}` cannot take {value:?}"))?;
+    let shown = format!("{value:?}");
+    *slot = T::from_value(value).ok_or_else(|| format!("`{key}` cannot take {shown}"))?;
     Ok(())
+}
+
+/// Where a key applies: to every peer (core.yaml, per peer like a real peer's file) or to the
+/// channel's ordering service (configtx.yaml, one value for the channel).
+pub fn is_peer_key(key: &str) -> bool {
+    key.starts_with("peer.")
+}
+
+/// The values hadr takes for a key. Fabric refuses some values itself (zero batch sizes and
+/// Raft ticks: F common/channelconfig/orderer.go, orderer/consensus/etcdraft/util.go), reads
+/// 0 as "use the built-in default" for most gossip timers (F gossip/util/misc.go
+/// GetDurationOrDefault) or uses it literally where it stops the feature (state transfer,
+/// gateway timeouts); hadr refuses all of these with Fabric's rule as the reason, and caps
+/// values that would make the simulated network flood itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bounds {
+    /// Smallest and largest value: milliseconds for durations, the number otherwise.
+    pub min: u64,
+    pub max: u64,
+    /// Why the bounds are what they are (a hint for the user).
+    pub why: &'static str,
+}
+
+/// The most nodes a simulated network has (see scenario::validate::MAX_NODES).
+const NETWORK_NODES_MAX: u64 = 100;
+/// Largest message a node accepts: Fabric's default maxRecvMsgSize.
+const MESSAGE_BYTES_MAX: u64 = crate::net::frame::MAX_FRAME_BYTES as u64;
+const DAYS_30_MS: u64 = 30 * 24 * 3600 * 1000;
+
+/// The bounds of `key` (a key of [`KEYS`] whose kind is a duration, count or byte size).
+pub fn bounds(key: &str) -> Bounds {
+    const DEFAULT_FOR_ZERO: &str =
+        "Fabric reads 0 as its built-in default; leave the key out to get Fabric's default";
+    let b = |min, max, why| Bounds { min, max, why };
+    match key {
+        "peer.keepalive.client.interval" | "peer.keepalive.deliveryClient.interval" => b(
+            10_000,
+            DAYS_30_MS,
+            "gRPC raises a client keepalive interval below 10s to 10s (grpc-go dialoptions.go)",
+        ),
+        "peer.keepalive.client.timeout" | "peer.keepalive.deliveryClient.timeout" => b(
+            1,
+            DAYS_30_MS,
+            "gRPC reads a keepalive timeout of 0 as 20s; write 20s for that",
+        ),
+        "peer.gateway.endorsementTimeout" | "peer.gateway.broadcastTimeout" => b(
+            1,
+            DAYS_30_MS,
+            "Fabric uses 0 literally: every endorsement or broadcast would time out at once",
+        ),
+        "peer.gossip.state.checkInterval" | "peer.gossip.state.responseTimeout" => b(
+            1,
+            DAYS_30_MS,
+            "Fabric uses 0 literally: state transfer would spin or time out at once",
+        ),
+        "peer.gossip.state.batchSize" => b(1, 1_000, "Fabric asks for one block per request with 0; at most 1000 blocks a batch"),
+        "peer.gossip.state.blockBufferSize" => b(1, 10_000, "a buffer of at least one block, at most 10000"),
+        "peer.gossip.state.maxRetries" => b(0, 1_000, "at most 1000 retries"),
+        "peer.gossip.maxBlockCountToStore" => b(1, 100_000, DEFAULT_FOR_ZERO),
+        "peer.gossip.maxPropagationBurstSize" => b(1, 10_000, DEFAULT_FOR_ZERO),
+        "peer.gossip.propagateIterations" => b(
+            1,
+            10,
+            "each iteration pushes every block again; more than 10 floods the simulated network",
+        ),
+        "peer.gossip.propagatePeerNum" | "peer.gossip.pullPeerNum" => b(
+            1,
+            NETWORK_NODES_MAX,
+            "0 means Fabric's default; more peers than the network has (at most 100) changes nothing",
+        ),
+        "peer.gossip.maxConnectionAttempts" => b(1, u64::from(u32::MAX), DEFAULT_FOR_ZERO),
+        "peer.gossip.msgExpirationFactor" => b(1, 10_000, DEFAULT_FOR_ZERO),
+        "Orderer.BatchSize.MaxMessageCount" => b(
+            1,
+            u64::from(u32::MAX),
+            "Fabric refuses 0 (\"Attempted to set the batch size max message count to an invalid value: 0\") and counts in 32 bits",
+        ),
+        "Orderer.BatchSize.AbsoluteMaxBytes" | "Orderer.BatchSize.PreferredMaxBytes" => b(
+            1,
+            MESSAGE_BYTES_MAX,
+            "Fabric refuses 0; a block larger than a node's largest message (100 MB) cannot be sent",
+        ),
+        "Orderer.EtcdRaft.Options.ElectionTick"
+        | "Orderer.EtcdRaft.Options.HeartbeatTick"
+        | "Orderer.EtcdRaft.Options.MaxInflightBlocks" => b(
+            1,
+            10_000,
+            "Fabric refuses 0 (\"none of HeartbeatTick, ElectionTick and MaxInflightBlocks can be zero\")",
+        ),
+        "Orderer.EtcdRaft.Options.TickInterval" => {
+            b(1, DAYS_30_MS, "Fabric refuses 0 (\"TickInterval cannot be zero\")")
+        }
+        "Orderer.BatchTimeout" => b(
+            1,
+            DAYS_30_MS,
+            "Fabric refuses 0 (\"Attempted to set the batch timeout to a non-positive value\")",
+        ),
+        _ => match kind_of(key) {
+            Some(ValueKind::Duration) => b(1, DAYS_30_MS, DEFAULT_FOR_ZERO),
+            _ => b(0, u64::from(u32::MAX), "a 32-bit count"),
+        },
+    }
+}
+
+/// A rule between keys that Fabric enforces, broken by `config`: the keys involved and
+/// Fabric's message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Conflict {
+    pub keys: [&'static str; 2],
+    pub message: String,
+    pub hint: &'static str,
+}
+
+/// The rules between keys that `config` breaks.
+pub fn conflicts(config: &FabricConfig) -> Vec<Conflict> {
+    let mut found = Vec::new();
+    let ordering = &config.ordering;
+    if ordering.election_tick <= ordering.heartbeat_tick {
+        // F orderer/consensus/etcdraft/util.go VerifyConfigMetadata.
+        found.push(Conflict {
+            keys: [
+                "Orderer.EtcdRaft.Options.ElectionTick",
+                "Orderer.EtcdRaft.Options.HeartbeatTick",
+            ],
+            message: format!(
+                "ElectionTick ({}) must be greater than HeartbeatTick ({})",
+                ordering.election_tick, ordering.heartbeat_tick
+            ),
+            hint: "Fabric refuses this Raft configuration; its defaults are ElectionTick 10 and HeartbeatTick 1",
+        });
+    }
+    if ordering.preferred_max_bytes > ordering.absolute_max_bytes {
+        // F common/channelconfig/orderer.go validateBatchSize.
+        found.push(Conflict {
+            keys: [
+                "Orderer.BatchSize.PreferredMaxBytes",
+                "Orderer.BatchSize.AbsoluteMaxBytes",
+            ],
+            message: format!(
+                "the batch size preferred max bytes ({}) is greater than the absolute max bytes ({})",
+                ordering.preferred_max_bytes, ordering.absolute_max_bytes
+            ),
+            hint: "Fabric refuses this batch size; its defaults are 2 MB preferred and 10 MB absolute",
+        });
+    }
+    if config.gossip.use_leader_election && config.gossip.org_leader {
+        // F gossip/service/gossip_service.go InitializeChannel panics.
+        found.push(Conflict {
+            keys: ["peer.gossip.useLeaderElection", "peer.gossip.orgLeader"],
+            message: "peer.gossip.useLeaderElection and peer.gossip.orgLeader are both true".to_string(),
+            hint: "a Fabric peer panics with both (\"Setting both orgLeader and useLeaderElection to true isn't supported\"); with leader election, set `peer.gossip.orgLeader: false` too",
+        });
+    }
+    found
 }
 
 #[cfg(test)]
@@ -438,9 +622,10 @@ mod tests {
             let value = match kind {
                 ValueKind::Duration => Value::Duration(Duration::from_millis(1234)),
                 ValueKind::Count | ValueKind::Bytes => Value::Count(7),
-                ValueKind::Bool => Value::Bool(true),
+                ValueKind::Bool | ValueKind::Endpoint => Value::Bool(false),
+                ValueKind::Endpoints => Value::Endpoints(vec!["peer1.org1.us-east:7051".into()]),
             };
-            config.set(key, value).unwrap();
+            config.set(key, value.clone()).unwrap();
             assert_eq!(config.get(key), Some(value), "{key}");
         }
     }
@@ -474,7 +659,10 @@ mod tests {
         let core = read("core.yaml");
         let configtx = read("configtx.yaml");
         let defaults = FabricConfig::default();
-        for (key, kind) in KEYS {
+        // hadr's peers are deployed as IBP deploys them: an external endpoint, no bootstrap
+        // list (the sample has an empty endpoint and bootstrap 127.0.0.1:7051).
+        let deployed_as_ibp = ["peer.gossip.externalEndpoint", "peer.gossip.bootstrap"];
+        for (key, kind) in KEYS.iter().filter(|(k, _)| !deployed_as_ibp.contains(k)) {
             let (file, name) = if key.starts_with("peer.") {
                 (&core, "core.yaml")
             } else {

@@ -45,12 +45,8 @@ pub struct PeerProgram {
     pub name: String,
     pub identity: SigningIdentity,
     pub local_msp: MspDefinition,
+    /// Its core.yaml, peer.gossip.externalEndpoint and bootstrap included.
     pub fabric: FabricConfig,
-    /// peer.gossip.externalEndpoint set (IBP sets it on every peer): the peer is advertised
-    /// to other organizations.
-    pub external_endpoint: bool,
-    /// peer.gossip.bootstrap: same-org peers to contact at start (host:port).
-    pub bootstrap: Vec<String>,
     pub seed: u64,
     pub clock: Clock,
 }
@@ -185,12 +181,12 @@ impl PeerNode {
         let me = PeerSelf {
             identity: program.identity.serialized(),
             endpoint: program.endpoint(),
-            external_endpoint: if program.external_endpoint {
+            external_endpoint: if program.fabric.gossip.external_endpoint {
                 program.endpoint()
             } else {
                 String::new()
             },
-            bootstrap_peers: program.bootstrap.clone(),
+            bootstrap_peers: program.fabric.gossip.bootstrap.clone(),
         };
         let rng = ChaCha8Rng::seed_from_u64(
             program.seed ^ self.restarts.wrapping_mul(0x9E37_79B9_7F4A_7C15),

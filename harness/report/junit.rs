@@ -97,7 +97,9 @@ fn write_suites(reports: &[&Report]) -> io::Result<Vec<u8>> {
 /// junit.xml for one or several scenario runs.
 pub fn junit_xml(reports: &[&Report]) -> String {
     // Writing into a Vec cannot fail, and quick-xml writes the UTF-8 it is given.
-    write_suites(reports)
-        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
-        .unwrap_or_default()
+    super::xml_safe(
+        write_suites(reports)
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+            .unwrap_or_default(),
+    )
 }

@@ -382,6 +382,68 @@ pub fn write_all(
     Ok(written)
 }
 
+/// One report folder name per scenario name, in order: safe on every file system (letters,
+/// digits, `.`, `_` and `-`; no leading dot, so never `.` or `..`; at most 64 characters) and
+/// unique (a repeated name gets `-2`, `-3`, ...), so no run writes outside `--out` or over
+/// another.
+pub fn folder_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut taken = std::collections::BTreeSet::new();
+    names
+        .into_iter()
+        .map(|name| {
+            let mut slug = String::new();
+            for c in name.chars() {
+                let c = if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                    c
+                } else {
+                    '-'
+                };
+                if !(c == '-' && slug.ends_with('-')) {
+                    slug.push(c);
+                }
+            }
+            let slug: String = slug
+                .trim_start_matches(['.', '-'])
+                .trim_end_matches('-')
+                .chars()
+                .take(64)
+                .collect();
+            let base = if slug.is_empty() {
+                "scenario".to_string()
+            } else {
+                slug
+            };
+            let mut candidate = base.clone();
+            let mut n = 1;
+            while !taken.insert(candidate.to_ascii_lowercase()) {
+                n += 1;
+                candidate = format!("{base}-{n}");
+            }
+            candidate
+        })
+        .collect()
+}
+
+/// `document` with the characters XML 1.0 cannot hold (controls other than tab and line ends)
+/// written as `\u{..}` text. Scenario names and descriptions are refused with them, but
+/// details quote what nodes and consoles answered.
+fn xml_safe(document: String) -> String {
+    let allowed = |c: char| !c.is_control() || matches!(c, '\t' | '\n' | '\r');
+    if document.chars().all(allowed) {
+        return document;
+    }
+    document
+        .chars()
+        .map(|c| {
+            if allowed(c) {
+                c.to_string()
+            } else {
+                c.escape_unicode().to_string()
+            }
+        })
+        .collect()
+}
+
 /// The history, one JSON event per line.
 pub fn history_jsonl(history: &History) -> String {
     let mut text = String::new();
@@ -432,6 +494,55 @@ mod tests {
                 "failed_region: us-west"
             ]
         );
+    }
+
+    #[test]
+    fn report_folders_stay_inside_the_output_and_apart() {
+        assert_eq!(
+            folder_names([
+                "multi-region-ha",
+                "/etc/cron.d",
+                "..",
+                "a/b",
+                "Multi-Region-HA",
+                "",
+                "x y"
+            ]),
+            [
+                "multi-region-ha",
+                "etc-cron.d",
+                "scenario",
+                "a-b",
+                "Multi-Region-HA-2",
+                "scenario-2",
+                "x-y"
+            ]
+        );
+        let long = "n".repeat(300);
+        assert_eq!(folder_names([long.as_str()])[0].len(), 64);
+    }
+
+    #[test]
+    fn xml_reports_stay_well_formed_whatever_a_detail_quotes() {
+        let scenario = three_region_scenario();
+        let history = crate::checks::testkit::synthetic_run(&scenario);
+        let mut report = Report::build(&scenario, &history, "sim", 1);
+        report.expectations[0].passed = false;
+        report.expectations[0].detail = "a console said \u{1b}[31mno\u{0} <&>".to_string();
+        for document in [junit_xml(&[&report]), timeline_svg(&report, &history)] {
+            assert!(!document
+                .chars()
+                .any(|c| c.is_control() && !matches!(c, '\n' | '\t' | '\r')));
+            let mut reader = quick_xml::Reader::from_str(&document);
+            loop {
+                match reader.read_event() {
+                    Ok(quick_xml::events::Event::Eof) => break,
+                    Ok(_) => {}
+                    Err(e) => panic!("not well-formed: {e}"),
+                }
+            }
+        }
+        assert!(junit_xml(&[&report]).contains("\\u{1b}[31mno"));
     }
 
     #[test]

@@ -394,9 +394,11 @@ fn write_svg(report: &Report, history: &History) -> io::Result<Vec<u8>> {
 /// timeline.svg for one run.
 pub fn timeline_svg(report: &Report, history: &History) -> String {
     // Writing into a Vec cannot fail.
-    write_svg(report, history)
-        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
-        .unwrap_or_default()
+    super::xml_safe(
+        write_svg(report, history)
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+            .unwrap_or_default(),
+    )
 }
 
 #[cfg(test)]

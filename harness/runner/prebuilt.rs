@@ -142,8 +142,9 @@ pub async fn launch_ordering_service(
     orderers
 }
 
-/// A peer as IBP deploys it: gossip's external endpoint set, no bootstrap peers (peers of
-/// an organization find each other through its anchor peers).
+/// A peer with the settings the scenario gives it (by default as IBP deploys it: gossip's
+/// external endpoint set, no bootstrap peers, so the peers of an organization find each other
+/// through its anchor peers).
 pub fn peer_program(
     scenario: &Scenario,
     name: &str,
@@ -156,9 +157,7 @@ pub fn peer_program(
         name: name.to_string(),
         identity: identity.clone(),
         local_msp: local_msp.clone(),
-        fabric: scenario.topology.fabric.clone(),
-        external_endpoint: true,
-        bootstrap: Vec::new(),
+        fabric: scenario.topology.peer_fabric(name).clone(),
         seed,
         clock,
     }

@@ -58,6 +58,17 @@ impl SourceFile {
         hint: impl Into<String>,
     ) -> Diagnostic {
         let position = location.and_then(Position::from_location);
+        self.diagnostic_at(position, message, expected, hint)
+    }
+
+    /// A diagnostic at a position found without the YAML parser (a byte offset, say).
+    pub fn diagnostic_at(
+        &self,
+        position: Option<Position>,
+        message: impl Into<String>,
+        expected: impl Into<String>,
+        hint: impl Into<String>,
+    ) -> Diagnostic {
         let source_line = position.and_then(|p| {
             self.text
                 .lines()
@@ -107,19 +118,61 @@ pub struct Diagnostic {
     pub source_line: Option<String>,
 }
 
+/// `text` with control characters written as escapes (`\u{1b}`), so that a file's content
+/// quoted in a message cannot recolour or rewrite the terminal it is printed on.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(
+        text.chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_unicode().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
+    )
+}
+
+/// The most characters of one message, source line or hint printed: a file may hold a name of
+/// 100,000 characters, and a terminal (or a CI log) does not need it twice.
+const SHOWN_MAX_CHARS: usize = 400;
+
+/// `text`, its middle elided when it is longer than [`SHOWN_MAX_CHARS`].
+fn clipped(text: &str) -> std::borrow::Cow<'_, str> {
+    let count = text.chars().count();
+    if count <= SHOWN_MAX_CHARS {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let keep = SHOWN_MAX_CHARS / 2;
+    let head: String = text.chars().take(keep).collect();
+    let tail: String = text.chars().skip(count - keep).collect();
+    std::borrow::Cow::Owned(format!(
+        "{head}...({} characters)...{tail}",
+        count - 2 * keep
+    ))
+}
+
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let path = printable(&self.path);
+        let message = printable(&clipped(&self.message)).into_owned();
         match self.position {
-            Some(p) => writeln!(
-                f,
-                "{}:{}:{}: error: {}",
-                self.path, p.line, p.column, self.message
-            )?,
-            None => writeln!(f, "{}: error: {}", self.path, self.message)?,
+            Some(p) => writeln!(f, "{path}:{}:{}: error: {message}", p.line, p.column)?,
+            None => writeln!(f, "{path}: error: {message}")?,
         }
         let gutter = self.position.map(|p| p.line.to_string().len()).unwrap_or(1);
         let pad = " ".repeat(gutter);
-        if let (Some(p), Some(line)) = (self.position, &self.source_line) {
+        // A very long source line is not shown (its caret could not be placed usefully).
+        let source_line = self
+            .source_line
+            .as_ref()
+            .filter(|l| l.chars().count() <= SHOWN_MAX_CHARS);
+        if let (Some(p), Some(line)) = (self.position, source_line) {
+            let line = printable(line);
             let shown_width = line
                 .chars()
                 .count()
@@ -135,8 +188,12 @@ impl fmt::Display for Diagnostic {
                 "^".repeat(width)
             )?;
         }
-        writeln!(f, "{pad} = expected: {}", self.expected)?;
-        write!(f, "{pad} = hint: {}", self.hint)
+        writeln!(
+            f,
+            "{pad} = expected: {}",
+            printable(&clipped(&self.expected))
+        )?;
+        write!(f, "{pad} = hint: {}", printable(&clipped(&self.hint)))
     }
 }
 
@@ -182,12 +239,21 @@ pub fn did_you_mean<'a>(
     }
 }
 
+/// Names longer than this get no suggestion: nobody mistypes a 100-character name, and the
+/// edit distance costs the product of the two lengths.
+const SUGGESTION_MAX_CHARS: usize = 80;
+
 /// The candidate nearest to `name` by edit distance (case-insensitive), if it is near enough
 /// to be a plausible typo: at most a third of the longer name's length.
 pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let short = |s: &str| s.chars().count() <= SUGGESTION_MAX_CHARS;
+    if !short(name) {
+        return None;
+    }
     let wanted = name.to_ascii_lowercase();
     candidates
         .into_iter()
+        .filter(|c| short(c))
         .map(|c| (edit_distance(&wanted, &c.to_ascii_lowercase()), c))
         .filter(|(d, c)| *d <= wanted.chars().count().max(c.chars().count()) / 3 + 1)
         .min_by_key(|(d, _)| *d)
@@ -271,6 +337,18 @@ fn explain_yaml_error(error: &YamlError) -> (String, String, String) {
             "each key once per mapping".to_string(),
             "remove one of the two entries".to_string(),
         ),
+        // A value of the wrong kind (a number where a mapping goes, an empty `faults:`) is a
+        // shape error, not a syntax error.
+        YamlError::Unexpected { expected, .. } if expected.ends_with("sequence start") => (
+            "a list is expected here".to_string(),
+            "a list: `[a, b]`, or one `- item` per line".to_string(),
+            "an empty list is written `[]`; or remove the key".to_string(),
+        ),
+        YamlError::Unexpected { expected, .. } if expected.ends_with("mapping start") => (
+            "a mapping is expected here".to_string(),
+            "`key: value` entries, e.g. `{name: x}` or one `key: value` per line".to_string(),
+            format!("an empty mapping is written `{{}}`; {FORMAT_REFERENCE}"),
+        ),
         YamlError::InvalidScalar { ty, .. } => (
             format!("this value is not a valid {}", scalar_name(ty)),
             format!("a {}", scalar_name(ty)),
@@ -309,6 +387,20 @@ mod tests {
         assert_eq!(closest("US-EAST", names), Some("us-east"));
         assert_eq!(closest("tokyo", names), None);
         assert_eq!(edit_distance("kitten", "sitting"), 3);
+        let long = "x".repeat(100_000);
+        assert_eq!(closest(&long, [long.as_str()]), None);
+    }
+
+    #[test]
+    fn control_characters_are_escaped_when_printed() {
+        let source = SourceFile {
+            name: "s.yaml".into(),
+            text: "name: \u{1b}[31mred\n".into(),
+        };
+        let diagnostic = source.diagnostic(None, "bad `\u{1b}[31m`", "x", "y");
+        let text = diagnostic.to_string();
+        assert!(!text.contains('\u{1b}'), "{text:?}");
+        assert!(text.contains("\\u{1b}[31m"), "{text}");
     }
 
     #[test]

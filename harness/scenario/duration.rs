@@ -10,6 +10,11 @@ const UNITS: &[(&str, u64)] = &[("h", 3_600_000), ("m", 60_000), ("s", 1_000), (
 pub const EXPECTED: &str =
     "a duration: a whole number with a unit ms, s, m or h (e.g. `250ms`, `2s`, `3m`, `1m30s`)";
 
+/// The longest duration a scenario may write: 30 days. Far beyond any Fabric timer or run,
+/// and small enough that sums of scenario durations (a fault's `at + for`, a workload plus
+/// its settling) can never overflow, whatever the file says.
+pub const MAX: Duration = Duration::from_secs(30 * 24 * 3600);
+
 /// Parses `text` into a duration; the error says what is wrong with it.
 pub fn parse(text: &str) -> Result<Duration, String> {
     let text = text.trim();
@@ -24,6 +29,11 @@ pub fn parse(text: &str) -> Result<Duration, String> {
             return Err(format!("`{text}` does not start each part with a number"));
         }
         let (number, after) = rest.split_at(digits);
+        if after.starts_with(['.', ',']) {
+            return Err(format!(
+                "`{text}` has a fraction; write whole numbers of a smaller unit (e.g. `1m30s` or `1500ms`)"
+            ));
+        }
         let unit_len = after
             .bytes()
             .take_while(|b| b.is_ascii_alphabetic())
@@ -44,18 +54,26 @@ pub fn parse(text: &str) -> Result<Duration, String> {
             .ok_or_else(|| format!("`{text}` is too long"))?;
         rest = after;
     }
-    Ok(Duration::from_millis(total_ms))
+    let total = Duration::from_millis(total_ms);
+    if total > MAX {
+        return Err(format!(
+            "`{text}` is longer than 30 days, the longest duration hadr takes"
+        ));
+    }
+    Ok(total)
 }
 
 /// Formats a duration the way `parse` reads it (`1m30s`, `250ms`, `0s`).
 pub fn format(duration: Duration) -> String {
-    let mut ms = duration.as_millis() as u64;
+    // u128: a sum of durations may exceed u64 milliseconds in an error message about it.
+    let mut ms = duration.as_millis();
     if ms == 0 {
         return "0s".to_string();
     }
     let mut out = String::new();
     for (name, unit_ms) in UNITS {
-        if ms >= *unit_ms {
+        let unit_ms = u128::from(*unit_ms);
+        if ms >= unit_ms {
             out.push_str(&format!("{}{name}", ms / unit_ms));
             ms %= unit_ms;
         }
@@ -87,6 +105,17 @@ mod tests {
         assert!(parse("s").is_err());
         assert!(parse("-2s").is_err());
         assert!(parse("99999999999999999999h").is_err());
+        assert!(parse("7.2m").unwrap_err().contains("fraction"));
+        assert!(parse("1,5s").unwrap_err().contains("fraction"));
+        assert!(parse("721h").unwrap_err().contains("30 days"));
+        assert_eq!(parse("720h"), Ok(MAX));
+    }
+
+    #[test]
+    fn format_never_wraps() {
+        let text = format(Duration::MAX);
+        assert!(text.starts_with(&format!("{}h", u64::MAX / 3600)), "{text}");
+        assert!(text.ends_with("999ms"), "{text}");
     }
 
     #[test]

@@ -16,7 +16,7 @@ pub struct ScenarioFile {
     // `name`, `topology` and `workload` are required; validation reports their absence for
     // the file as a whole (serde-saphyr has no good position for a missing top-level key).
     pub name: Option<Spanned<String>>,
-    pub description: Option<String>,
+    pub description: Option<Spanned<String>>,
     pub seed: Option<u64>,
     pub topology: Option<Spanned<TopologyFile>>,
     pub procedure: Option<ProcedureFile>,
@@ -37,7 +37,7 @@ pub struct TopologyFile {
     pub ordering_service: Spanned<OrderingServiceFile>,
     pub organizations: Spanned<Vec<Spanned<OrganizationFile>>>,
     pub channel: Option<ChannelFile>,
-    pub fabric: Option<FabricOverrides>,
+    pub fabric: Option<Spanned<FabricOverrides>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -63,6 +63,41 @@ pub struct OrganizationFile {
     pub home: Spanned<String>,
     pub peers_per_region: Option<Spanned<i64>>,
     pub regions: Option<Spanned<Vec<Spanned<String>>>>,
+    /// Peer settings (core.yaml keys) for every peer of the organization.
+    pub fabric: Option<Spanned<FabricOverrides>>,
+    /// Settings of single peers, by peer name.
+    pub peers: Option<Spanned<Keyed<PeerFile>>>,
+}
+
+/// One peer's own settings.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeerFile {
+    pub fabric: Option<Spanned<FabricOverrides>>,
+}
+
+/// A mapping kept in file order with the position of every key (a name -> entry table).
+#[derive(Debug)]
+pub struct Keyed<T>(pub Vec<(Spanned<String>, T)>);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Keyed<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct PairsVisitor<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for PairsVisitor<T> {
+            type Value = Keyed<T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a mapping from names to entries")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut pairs = Vec::new();
+                while let Some(key) = map.next_key::<Spanned<String>>()? {
+                    pairs.push((key, map.next_value()?));
+                }
+                Ok(Keyed(pairs))
+            }
+        }
+        deserializer.deserialize_map(PairsVisitor(std::marker::PhantomData))
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -80,8 +115,7 @@ pub struct ChaincodeFile {
 }
 
 /// `fabric:`: Fabric configuration keys and values, in file order, with their positions.
-#[derive(Debug)]
-pub struct FabricOverrides(pub Vec<(Spanned<String>, Spanned<FabricValue>)>);
+pub type FabricOverrides = Keyed<Spanned<FabricValue>>;
 
 /// A value under `fabric:`; its kind is checked against the key's.
 #[derive(Debug, Deserialize)]
@@ -91,26 +125,6 @@ pub enum FabricValue {
     Integer(i64),
     Number(f64),
     Text(String),
-}
-
-impl<'de> Deserialize<'de> for FabricOverrides {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct PairsVisitor;
-        impl<'de> Visitor<'de> for PairsVisitor {
-            type Value = FabricOverrides;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a mapping from Fabric configuration keys to values")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut pairs = Vec::new();
-                while let Some(key) = map.next_key::<Spanned<String>>()? {
-                    pairs.push((key, map.next_value()?));
-                }
-                Ok(FabricOverrides(pairs))
-            }
-        }
-        deserializer.deserialize_map(PairsVisitor)
-    }
 }
 
 #[derive(Debug, Deserialize)]

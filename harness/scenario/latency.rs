@@ -127,55 +127,80 @@ pub enum TableKind {
     Inline,
 }
 
+/// The longest round trip a table may give: a minute. Real ones are under half a second; the
+/// bound keeps every delay (and every sum of delays) far from overflowing.
+pub const MAX_RTT_MS: f64 = 60_000.0;
+
+/// What a latency fixture file looks like, for messages.
+const FIXTURE_EXPECTED: &str = "a JSON latency table (see fixtures/latency/)";
+
 /// Reads and checks the fixture at `path` (e.g. for `hadr bench --latency`).
 pub fn load_fixture(path: &Path) -> Result<LoadedTable, ScenarioError> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        SourceFile::new(path, String::new()).diagnostic(
-            None,
-            format!("cannot read the latency fixture: {e}"),
-            "a readable JSON latency table",
-            "check the path",
-        )
-    })?;
-    parse_fixture(&SourceFile::new(path, text), &path.display().to_string())
+    let file = read_fixture_file(path)?;
+    parse_fixture(&file, &path.display().to_string())
 }
 
 /// Parses and checks the fixture text in `file`; `label` becomes the matrix's `source`.
 pub fn parse_fixture(file: &SourceFile, label: &str) -> Result<LoadedTable, ScenarioError> {
-    let table: LatencyTable =
-        serde_saphyr::from_str(&file.text).map_err(|e| file.yaml_diagnostic(&e))?;
+    let table: LatencyTable = serde_saphyr::from_str(&file.text).map_err(|e| {
+        // A file that is no table at all may be anything (a path typed wrong can name a
+        // secret): say where it failed, without quoting its lines.
+        let mut diagnostic = file.yaml_diagnostic(&e);
+        diagnostic.source_line = None;
+        diagnostic
+    })?;
     check_table(&table, file, TableKind::Fixture, label)
         .map_err(|diagnostics| ScenarioError { diagnostics })
 }
 
+/// A fixture file from disk: a `.json` file that input::read_text accepts.
+fn read_fixture_file(path: &Path) -> Result<SourceFile, ScenarioError> {
+    if path.extension().and_then(|e| e.to_str()) != Some("json") {
+        return Err(SourceFile::new(path, String::new())
+            .diagnostic_at(
+                None,
+                "a latency fixture must be a `.json` file",
+                FIXTURE_EXPECTED,
+                "name a fixture of fixtures/latency/, or write the table inline under `latency:`",
+            )
+            .into());
+    }
+    let text = super::input::read_text(path, "the latency fixture", FIXTURE_EXPECTED)?;
+    Ok(SourceFile::new(path, text))
+}
+
 /// Finds the fixture a scenario names: `written` relative to the scenario's directory or one
 /// of its parents (nearest first), else one of the built-in fixtures. Absolute paths are
-/// taken as they are. Returns the file's text under the name it is reported with.
-pub fn find_fixture(written: &str, scenario_dir: Option<&Path>) -> Option<SourceFile> {
+/// taken as they are. None when there is no such file; an error when there is one that
+/// cannot be used.
+pub fn find_fixture(
+    written: &str,
+    scenario_dir: Option<&Path>,
+) -> Option<Result<SourceFile, ScenarioError>> {
     let wanted = Path::new(written);
     let on_disk: Option<PathBuf> = if wanted.is_absolute() {
-        wanted.is_file().then(|| wanted.to_path_buf())
+        wanted.exists().then(|| wanted.to_path_buf())
     } else {
         scenario_dir
             .and_then(|dir| std::fs::canonicalize(dir).ok())
             .and_then(|dir| {
                 dir.ancestors()
                     .map(|ancestor| ancestor.join(wanted))
-                    .find(|candidate| candidate.is_file())
+                    .find(|candidate| candidate.exists())
             })
     };
     if let Some(path) = on_disk {
-        if let Ok(text) = std::fs::read_to_string(&path) {
-            return Some(SourceFile::new(&path, text));
-        }
+        return Some(read_fixture_file(&path));
     }
     let normalised = written.trim_start_matches("./").replace('\\', "/");
     BUILT_IN
         .iter()
         .find(|(name, _)| *name == normalised)
-        .map(|(name, text)| SourceFile {
-            name: format!("<built-in {name}>"),
-            text: text.to_string(),
+        .map(|(name, text)| {
+            Ok(SourceFile {
+                name: format!("<built-in {name}>"),
+                text: text.to_string(),
+            })
         })
 }
 
@@ -270,12 +295,18 @@ pub fn check_table(
             );
             continue;
         }
-        if !(rtt.value.is_finite() && rtt.value > 0.0) {
+        if !(rtt.value.is_finite() && rtt.value > 0.0 && rtt.value <= MAX_RTT_MS) {
+            let what = if rtt.value > MAX_RTT_MS {
+                "is longer than a minute"
+            } else {
+                "is not positive"
+            };
             problem(
                 &rtt.referenced,
-                format!("round-trip time {} is not positive", rtt.value),
-                "a number of milliseconds greater than 0",
-                "check the source table".to_string(),
+                format!("round-trip time {} {what}", rtt.value),
+                "a number of milliseconds greater than 0 and at most 60000",
+                "check the source table: round trips between cloud regions are under 500 ms"
+                    .to_string(),
             );
             continue;
         }
@@ -347,7 +378,9 @@ mod tests {
 
     #[test]
     fn azure_fixture_has_the_published_p50() {
-        let file = find_fixture("fixtures/latency/azure-2024-04-p50.json", None).unwrap();
+        let file = find_fixture("fixtures/latency/azure-2024-04-p50.json", None)
+            .unwrap()
+            .unwrap();
         let loaded = parse_fixture(&file, "azure").unwrap();
         let ms = |a, b| loaded.matrix.rtt(a, b).unwrap().as_millis();
         assert_eq!(ms("eastus", "westus"), 69);

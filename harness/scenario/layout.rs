@@ -3,7 +3,7 @@
 //! Names read like Fabric host names with the region last (`peer0.org1.us-east`), so a
 //! region's nodes are the names ending in `.<region>`, on every substrate.
 
-use super::model::Scenario;
+use super::model::{Runbook, Scenario};
 use serde::Serialize;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -61,11 +61,48 @@ pub fn region_of(node: &str) -> &str {
 }
 
 impl Scenario {
-    /// Every node of the network, consoles first, in a stable order.
+    /// How many nodes [`Scenario::layout`] has, computed without building it (validation
+    /// checks the simulator's limit before anything is allocated). Saturates.
+    pub fn node_count(&self) -> usize {
+        let topology = &self.topology;
+        let consoles = if self.procedure.runbook == Runbook::Documented {
+            topology.regions.len()
+        } else {
+            0
+        };
+        let recreates_ca = self.procedure.recreate.iter().any(|a| a == "import-ca");
+        let cas: usize = topology
+            .organizations
+            .iter()
+            .map(|o| if recreates_ca { o.regions.len() } else { 1 })
+            .fold(0, usize::saturating_add);
+        let peers: usize = topology
+            .organizations
+            .iter()
+            .map(|o| o.regions.len().saturating_mul(o.peers_per_region as usize))
+            .fold(0, usize::saturating_add);
+        [
+            consoles,
+            cas,
+            topology.ordering_service.nodes.len(),
+            peers,
+            1,
+        ]
+        .into_iter()
+        .fold(0, usize::saturating_add)
+    }
+
+    /// Every node of the network, consoles first (a prebuilt network has none), in a stable
+    /// order.
     pub fn layout(&self) -> Vec<NodeSpec> {
         let topology = &self.topology;
         let mut nodes = Vec::new();
-        for region in &topology.regions {
+        let consoles = if self.procedure.runbook == Runbook::Documented {
+            &topology.regions[..]
+        } else {
+            &[]
+        };
+        for region in consoles {
             nodes.push(NodeSpec {
                 name: console_name(&region.name),
                 region: region.name.clone(),
@@ -170,5 +207,17 @@ mod tests {
                 "ca.org2.ca-central"
             ]
         );
+        assert_eq!(scenario.node_count(), scenario.layout().len());
+    }
+
+    #[test]
+    fn the_node_count_matches_the_layout_and_a_prebuilt_network_has_no_console() {
+        let mut scenario = crate::scenario::example();
+        assert_eq!(scenario.node_count(), scenario.layout().len());
+        scenario.procedure.runbook = Runbook::Prebuilt;
+        assert_eq!(scenario.node_count(), scenario.layout().len());
+        assert!(scenario.layout().iter().all(|n| n.role != Role::Console));
+        scenario.topology.organizations[0].peers_per_region = u32::MAX;
+        assert!(scenario.node_count() > 1_000_000);
     }
 }

@@ -5,6 +5,7 @@
 pub mod diagnostic;
 pub mod duration;
 pub mod file;
+pub mod input;
 pub mod latency;
 pub mod layout;
 pub mod model;
@@ -23,17 +24,19 @@ const EXAMPLE_TEXT: &str = include_str!("../../scenarios/multi-region-ha.yaml");
 
 /// Reads, parses and validates the scenario file at `path`.
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => parse(&text, path),
-        Err(error) => Err(SourceFile::new(path, String::new())
-            .diagnostic(
-                None,
-                format!("cannot read the scenario: {error}"),
-                "a readable UTF-8 YAML file",
-                "check the path; scenarios/ holds the examples",
-            )
-            .into()),
-    }
+    let text = input::read_text(path, "the scenario", "a readable UTF-8 YAML file").map_err(
+        |mut error| {
+            for diagnostic in error
+                .diagnostics
+                .iter_mut()
+                .filter(|d| d.position.is_none())
+            {
+                diagnostic.hint = format!("{}; scenarios/ holds the examples", diagnostic.hint);
+            }
+            error
+        },
+    )?;
+    parse(&text, path)
 }
 
 /// Parses and validates scenario text. `path` names the file in messages and in
@@ -54,7 +57,8 @@ fn parse_in(
     path: &Path,
     fixture_dir: Option<&Path>,
 ) -> Result<Scenario, ScenarioError> {
-    let source = SourceFile::new(path, text.to_string());
+    let source = SourceFile::new(path, input::normalise_line_endings(text.to_string()));
+    let text = source.text.as_str();
     let blank = text
         .lines()
         .all(|line| line.trim().is_empty() || line.trim_start().starts_with('#'));

@@ -65,6 +65,10 @@ pub struct Organization {
     pub peers_per_region: u32,
     /// Regions the organization spans, home first. Defaults to every region.
     pub regions: Vec<String>,
+    /// The settings of its peers: the channel's `fabric:` with the organization's own on top.
+    pub fabric: FabricConfig,
+    /// Peers whose settings differ from `fabric` (their own `fabric:` on top of it).
+    pub peer_fabric: BTreeMap<String, FabricConfig>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -91,6 +95,18 @@ pub struct LatencyMatrix {
 }
 
 impl Topology {
+    /// The settings peer `name` runs with (its core.yaml): the channel's, its organization's,
+    /// then its own. The channel's for a name that is no peer of an organization.
+    pub fn peer_fabric(&self, name: &str) -> &FabricConfig {
+        let org_short = name.split('.').nth(1).unwrap_or_default();
+        self.organizations
+            .iter()
+            .find(|o| crate::scenario::layout::org_short_name(&o.msp_id) == org_short)
+            .map_or(&self.fabric, |o| {
+                o.peer_fabric.get(name).unwrap_or(&o.fabric)
+            })
+    }
+
     /// One-way delay between a host in `region_a` and one in `region_b`.
     pub fn one_way_delay(&self, region_a: &str, region_b: &str) -> Duration {
         let topology = self;
