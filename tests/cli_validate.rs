@@ -144,3 +144,35 @@ fn run_does_not_pretend_it_ran() {
     assert_eq!(bad.code, 2, "{}", bad.stderr);
     assert!(bad.stderr.contains("unknown key `lattency`"));
 }
+
+#[test]
+fn a_run_out_of_simulated_time_writes_its_reports_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().to_str().unwrap();
+    let out = hadr(&[
+        "run",
+        "tests/fixtures/scenarios/max-duration-too-short.yaml",
+        "--out",
+        out_dir,
+    ]);
+    assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout
+            .contains("RUN STOPPED: the run did not finish within simulation.max_duration (1m1s)"),
+        "{}",
+        out.stdout
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["passed"], false);
+    assert_eq!(report["stopped"]["cause"], "input");
+    let junit = std::fs::read_to_string(dir.path().join("junit.xml")).unwrap();
+    assert!(junit.contains(r#"<testcase name="run""#), "{junit}");
+    assert!(junit.contains(r#"type="run_stopped""#), "{junit}");
+    let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+    assert!(
+        md.contains("**FAILED**: the run stopped before its end"),
+        "{md}"
+    );
+}

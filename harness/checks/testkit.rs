@@ -54,7 +54,7 @@ pub fn three_region_scenario() -> Scenario {
         regions: std::iter::once(home.to_string())
             .chain(all.iter().filter(|r| *r != home).cloned())
             .collect(),
-        fabric: FabricConfig::default(),
+        fabric: Vec::new(),
         peer_fabric: Default::default(),
     };
     Scenario {

@@ -285,6 +285,13 @@ fn run_scenarios(args: &RunArgs) -> Exit {
             err!("hadr run: {error}");
             return Exit::InvalidInput;
         }
+        if let Some(stopped) = &report.stopped {
+            out!("RUN STOPPED: {}", stopped.message);
+            exit = exit.max(match stopped.cause {
+                crate::substrate::StopCause::Input => Exit::InvalidInput,
+                crate::substrate::StopCause::Harness => Exit::ExpectationFailed,
+            });
+        }
         for step in report
             .steps
             .not_ok
@@ -312,7 +319,7 @@ fn run_scenarios(args: &RunArgs) -> Exit {
         );
         if !report.passed {
             out!("replay: {}", report.replay);
-            exit = Exit::ExpectationFailed;
+            exit = exit.max(Exit::ExpectationFailed);
         }
     }
     exit

@@ -272,7 +272,8 @@ pub enum ValueKind {
 }
 
 /// A value for a key, already parsed by the scenario loader.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
 pub enum Value {
     Duration(Duration),
     Count(u64),

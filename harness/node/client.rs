@@ -63,8 +63,9 @@ const COMMIT_STATUS_TIMEOUT: Duration = Duration::from_secs(60);
 const DISCOVERY_INTERVAL: Duration = Duration::from_secs(2);
 const DIAL_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// Runs the workload; returns once every submitted transaction has an outcome.
-pub async fn run(program: ClientProgram, net: Arc<dyn Net>) -> io::Result<()> {
+/// Runs the workload; returns once every submitted transaction has an outcome. `restarts`
+/// counts earlier runs of this client: a restarted application makes new transaction IDs.
+pub async fn run(program: ClientProgram, net: Arc<dyn Net>, restarts: u64) -> io::Result<()> {
     let keepalive = program.fabric.keepalive.client();
     let (links, events) = Links::new(net, move |_| keepalive);
     let io = Rc::new(RefCell::new(ClientIo {
@@ -79,7 +80,9 @@ pub async fn run(program: ClientProgram, net: Arc<dyn Net>) -> io::Result<()> {
         io,
         view: RefCell::new(Vec::new()),
         failed: RefCell::new(BTreeMap::new()),
-        rng: RefCell::new(ChaCha8Rng::seed_from_u64(program.seed)),
+        rng: RefCell::new(ChaCha8Rng::seed_from_u64(
+            program.seed ^ restarts.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        )),
     });
     gateway.refresh_view().await;
     let refresher = gateway.clone();
@@ -91,17 +94,22 @@ pub async fn run(program: ClientProgram, net: Arc<dyn Net>) -> io::Result<()> {
     });
 
     let clock = program.clock;
+    let started = clock.now();
     let mut mix = AssetMix::new(ChaCha8Rng::seed_from_u64(program.seed ^ 0xA55E7));
     let mut transactions = tokio::task::JoinSet::new();
     for n in 0..transaction_count(program.rate_per_s, program.duration) {
         // Drawn for every n, so a restarted client submits the same calls at the same times.
         let call = mix.next_call();
         let at = program.start + submit_offset(n, program.rate_per_s);
-        let now = clock.now();
-        if at < now {
+        if at < started {
             continue; // the client was down then
         }
-        tokio::time::sleep(at - now).await;
+        // Transactions due within one step of the clock go out together: at rates finer
+        // than the simulation's tick every one is still submitted.
+        let now = clock.now();
+        if at > now {
+            tokio::time::sleep(at - now).await;
+        }
         let gateway = gateway.clone();
         transactions.spawn_local(async move { gateway.submit(n, call).await });
     }

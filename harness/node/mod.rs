@@ -37,7 +37,7 @@ impl Launch {
             Launch::Peer(program, disk) => Box::pin(peer::run(program, disk, net, restarts)),
             Launch::Orderer(program) => Box::pin(orderer::run(program, net, restarts)),
             Launch::Ca(disk, clock) => Box::pin(ca::run(disk, net, clock)),
-            Launch::Client(program) => Box::pin(client::run(program, net)),
+            Launch::Client(program) => Box::pin(client::run(program, net, restarts)),
             Launch::Program(program) => program(net),
         }
     }

@@ -8,8 +8,9 @@ use quick_xml::Writer;
 use std::io;
 
 fn write_suite(w: &mut Writer<Vec<u8>>, report: &Report) -> io::Result<()> {
-    let failures = report.expectations.iter().filter(|e| !e.passed).count();
-    let tests = report.expectations.len().to_string();
+    let stopped = usize::from(report.stopped.is_some());
+    let failures = report.expectations.iter().filter(|e| !e.passed).count() + stopped;
+    let tests = (report.expectations.len() + stopped).to_string();
     let failures = failures.to_string();
     // JUnit's `time` is wall-clock by definition: the one non-deterministic attribute.
     let time = format!("{:.3}", report.wall_time_ms as f64 / 1000.0);
@@ -40,6 +41,20 @@ fn write_suite(w: &mut Writer<Vec<u8>>, report: &Report) -> io::Result<()> {
                 }
                 Ok(())
             })?;
+            // A run that stopped early is a failed test case of its own, first.
+            if let Some(stopped) = &report.stopped {
+                w.create_element("testcase")
+                    .with_attributes([("name", "run"), ("classname", classname.as_str())])
+                    .write_inner_content(|w| {
+                        w.create_element("failure")
+                            .with_attributes([
+                                ("message", stopped.message.as_str()),
+                                ("type", "run_stopped"),
+                            ])
+                            .write_text_content(BytesText::new(&stopped.message))?;
+                        Ok(())
+                    })?;
+            }
             for e in &report.expectations {
                 let label = e.label();
                 let case = w
@@ -71,10 +86,14 @@ fn write_suite(w: &mut Writer<Vec<u8>>, report: &Report) -> io::Result<()> {
 fn write_suites(reports: &[&Report]) -> io::Result<Vec<u8>> {
     let mut w = Writer::new_with_indent(Vec::new(), b' ', 2);
     w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
-    let tests: usize = reports.iter().map(|r| r.expectations.len()).sum();
+    let stopped = |r: &Report| usize::from(r.stopped.is_some());
+    let tests: usize = reports
+        .iter()
+        .map(|r| r.expectations.len() + stopped(r))
+        .sum();
     let failures: usize = reports
         .iter()
-        .map(|r| r.expectations.iter().filter(|e| !e.passed).count())
+        .map(|r| r.expectations.iter().filter(|e| !e.passed).count() + stopped(r))
         .sum();
     let (tests, failures) = (tests.to_string(), failures.to_string());
     w.create_element("testsuites")

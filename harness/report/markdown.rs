@@ -135,7 +135,15 @@ fn verdict(out: &mut String, report: &Report) {
         .map(|e| e.name.clone())
         .collect();
     let _ = writeln!(out, "## Verdict\n");
-    // A procedure that stopped explains every expectation below it, so it leads.
+    // A run that stopped early, and a procedure that stopped, explain every expectation
+    // below them, so they lead.
+    if let Some(stopped) = &report.stopped {
+        let _ = writeln!(
+            out,
+            "**FAILED**: the run stopped before its end: {}\n",
+            stopped.message
+        );
+    }
     for step in report
         .steps
         .not_ok
@@ -151,7 +159,13 @@ fn verdict(out: &mut String, report: &Report) {
     }
     let expectations = report.expectations.len();
     let _ = match (failed.is_empty(), report.steps.failed == 0) {
-        (true, true) => writeln!(out, "**PASSED**: all {expectations} expectations held.\n"),
+        (true, true) if report.passed => {
+            writeln!(out, "**PASSED**: all {expectations} expectations held.\n")
+        }
+        (true, true) => writeln!(
+            out,
+            "The {expectations} expectations held on what was recorded, but the run did not end.\n"
+        ),
         (true, false) => writeln!(
             out,
             "All {expectations} expectations held, but a failed procedure step fails the run.\n"

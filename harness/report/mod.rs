@@ -20,6 +20,7 @@ use crate::checks::view::{describe_fault, fault_windows, peer_states, run_end_ms
 use crate::history::{EventKind, History, StepOutcome, StepRecord, TimeMs};
 use crate::scenario::layout::{ca_name, Role};
 use crate::scenario::model::{Expectation, Limit, Procedure, Region, Scenario};
+use crate::substrate::RunStopped;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -51,6 +52,8 @@ pub struct Report {
     pub scenario_file: String,
     /// The command that replays this run.
     pub replay: String,
+    /// Why the run stopped before its end (then it failed, whatever the checks say).
+    pub stopped: Option<RunStopped>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -333,7 +336,14 @@ impl Report {
             network: network_report(scenario),
             scenario_file: scenario.source.display().to_string(),
             replay: replay_command(scenario, substrate),
+            stopped: None,
         }
+    }
+
+    /// Marks the run as stopped early: it fails, and the reports lead with why.
+    pub fn stop(&mut self, stopped: RunStopped) {
+        self.passed = false;
+        self.stopped = Some(stopped);
     }
 
     /// report.json: pretty-printed, fields in declaration order, a final newline.

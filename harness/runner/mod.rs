@@ -46,7 +46,8 @@ pub fn run(
     let RunOutput {
         history,
         sim_time_ms,
-        latency_resolution_ms: _,
+        latency_resolution_ms,
+        stopped,
     } = substrate.run(scenario)?;
     let mut report = Report::build(
         scenario,
@@ -55,6 +56,10 @@ pub fn run(
         wall.elapsed().as_millis() as u64,
     );
     report.sim_time_ms = sim_time_ms;
+    report.latency_resolution_ms = latency_resolution_ms;
+    if let Some(stopped) = stopped {
+        report.stop(stopped);
+    }
     Ok((report, history))
 }
 

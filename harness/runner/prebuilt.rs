@@ -157,7 +157,7 @@ pub fn peer_program(
         name: name.to_string(),
         identity: identity.clone(),
         local_msp: local_msp.clone(),
-        fabric: scenario.topology.peer_fabric(name).clone(),
+        fabric: scenario.topology.peer_fabric(name),
         seed,
         clock,
     }

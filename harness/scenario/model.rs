@@ -4,7 +4,7 @@
 //! `Scenario` exists, every reference in it resolves (regions, organizations, locations),
 //! every duration is positive and every fault lies inside the workload.
 
-use crate::fabric::config::FabricConfig;
+use crate::fabric::config::{FabricConfig, Value};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -65,11 +65,15 @@ pub struct Organization {
     pub peers_per_region: u32,
     /// Regions the organization spans, home first. Defaults to every region.
     pub regions: Vec<String>,
-    /// The settings of its peers: the channel's `fabric:` with the organization's own on top.
-    pub fabric: FabricConfig,
-    /// Peers whose settings differ from `fabric` (their own `fabric:` on top of it).
-    pub peer_fabric: BTreeMap<String, FabricConfig>,
+    /// Its own `fabric:` settings, on top of the channel's, for every peer of it.
+    pub fabric: Settings,
+    /// Single peers' own `fabric:` settings, on top of the organization's.
+    pub peer_fabric: BTreeMap<String, Settings>,
 }
+
+/// Fabric settings as a `fabric:` block gives them: keys of config::KEYS with their values,
+/// in file order.
+pub type Settings = Vec<(&'static str, Value)>;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Channel {
@@ -95,16 +99,25 @@ pub struct LatencyMatrix {
 }
 
 impl Topology {
-    /// The settings peer `name` runs with (its core.yaml): the channel's, its organization's,
-    /// then its own. The channel's for a name that is no peer of an organization.
-    pub fn peer_fabric(&self, name: &str) -> &FabricConfig {
+    /// The settings peer `name` runs with (its core.yaml): the channel's, its organization's
+    /// on top, then its own. The channel's for a name that is no peer of an organization.
+    pub fn peer_fabric(&self, name: &str) -> FabricConfig {
+        let mut config = self.fabric.clone();
         let org_short = name.split('.').nth(1).unwrap_or_default();
-        self.organizations
+        let org = self
+            .organizations
             .iter()
-            .find(|o| crate::scenario::layout::org_short_name(&o.msp_id) == org_short)
-            .map_or(&self.fabric, |o| {
-                o.peer_fabric.get(name).unwrap_or(&o.fabric)
-            })
+            .find(|o| crate::scenario::layout::org_short_name(&o.msp_id) == org_short);
+        if let Some(org) = org {
+            let own = org.peer_fabric.get(name).into_iter().flatten();
+            for (key, value) in org.fabric.iter().chain(own) {
+                // Validation built these from config::KEYS with values of their kinds.
+                config
+                    .set(key, value.clone())
+                    .expect("a known key with a value of its kind");
+            }
+        }
+        config
     }
 
     /// One-way delay between a host in `region_a` and one in `region_b`.

@@ -9,14 +9,33 @@ use crate::history::History;
 use crate::scenario::model::Scenario;
 use std::fmt;
 
-/// What a run produced, whatever the substrate.
+/// What a run produced, whatever the substrate: the history recorded up to its end, even
+/// when the run stopped early.
 #[derive(Debug)]
 pub struct RunOutput {
     pub history: History,
     /// Time that passed inside the substrate (simulated on `sim`).
     pub sim_time_ms: u64,
     /// The smallest latency difference the substrate can express (turmoil's tick on `sim`).
-    pub latency_resolution_ms: u64,
+    pub latency_resolution_ms: f64,
+    /// Why the run stopped before its end, if it did.
+    pub stopped: Option<RunStopped>,
+}
+
+/// A run that did not reach its end.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct RunStopped {
+    pub cause: StopCause,
+    pub message: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopCause {
+    /// The scenario asked for what cannot be done (e.g. too short a `max_duration`): exit 2.
+    Input,
+    /// The harness or substrate broke down: exit 1.
+    Harness,
 }
 
 #[derive(Debug)]

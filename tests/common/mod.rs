@@ -1,7 +1,10 @@
-//! Running the `hadr` binary from integration tests.
+//! Running the `hadr` binary from integration tests (and, in run.rs, scenarios on `sim`).
+
+pub mod run;
 
 use std::process::Command;
 
+#[allow(dead_code)]
 pub struct Output {
     pub code: i32,
     pub stdout: String,
@@ -10,6 +13,7 @@ pub struct Output {
 
 /// Runs `hadr args...` in the crate's directory, so relative paths in arguments and in
 /// messages stay relative.
+#[allow(dead_code)]
 pub fn hadr(args: &[&str]) -> Output {
     let output = Command::new(env!("CARGO_BIN_EXE_hadr"))
         .args(args)

@@ -8,6 +8,7 @@
 use super::*;
 use crate::fabric::config::Conflict;
 use crate::node::wire::PEER_PORT;
+use crate::scenario::model::Settings;
 use std::collections::BTreeMap;
 
 /// One setting as written, parsed and checked.
@@ -97,30 +98,30 @@ impl Checker<'_> {
         config.filter(|_| ok)
     }
 
-    /// The settings of an organization's peers and of the peers that have their own, on top
-    /// of the channel's `base`; `peers` are the organization's peer names.
+    /// The settings of an organization's peers and of the peers that have their own, checked
+    /// on top of the channel's `base`; `peers` are the organization's peer names.
     pub(super) fn organization_fabric(
         &mut self,
         base: &FabricConfig,
         org: &OrganizationFile,
         peers: &[String],
-    ) -> Option<(FabricConfig, BTreeMap<String, FabricConfig>)> {
-        let org_config = match &org.fabric {
-            None => Some(base.clone()),
-            Some(block) => {
-                let entries = self.entries(block, Scope::Organization { peers })?;
-                self.apply(base, entries, Some(&block.referenced))
-            }
+    ) -> Option<(Settings, BTreeMap<String, Settings>)> {
+        let (org_config, org_settings) = match &org.fabric {
+            None => (Some(base.clone()), Some(Vec::new())),
+            Some(block) => match self.entries(block, Scope::Organization { peers }) {
+                Some(entries) => {
+                    let settings = settings(&entries);
+                    let config = self.apply(base, entries, Some(&block.referenced));
+                    (config, Some(settings))
+                }
+                None => (None, None),
+            },
         };
         let mut ok = org_config.is_some();
         let org_config = org_config.unwrap_or_else(|| base.clone());
         let mut peer_fabric = BTreeMap::new();
-        for (name, peer) in org
-            .peers
-            .as_ref()
-            .map(|p| p.value.0.as_slice())
-            .unwrap_or_default()
-        {
+        let own_blocks = org.peers.as_ref().map(|p| p.value.0.as_slice());
+        for (name, peer) in own_blocks.unwrap_or_default() {
             if !peers.contains(&name.value) {
                 self.error(
                     &name.referenced,
@@ -143,17 +144,19 @@ impl Checker<'_> {
                 name: &name.value,
                 peers,
             };
-            let config = self
-                .entries(block, scope)
-                .and_then(|entries| self.apply(&org_config, entries, Some(&block.referenced)));
-            match config {
-                Some(config) => {
-                    peer_fabric.insert(name.value.clone(), config);
+            let checked = self.entries(block, scope).and_then(|entries| {
+                let settings = settings(&entries);
+                self.apply(&org_config, entries, Some(&block.referenced))
+                    .map(|_| settings)
+            });
+            match checked {
+                Some(settings) => {
+                    peer_fabric.insert(name.value.clone(), settings);
                 }
                 None => ok = false,
             }
         }
-        ok.then_some((org_config, peer_fabric))
+        ok.then_some((org_settings?, peer_fabric))
     }
 
     fn entries(&mut self, block: &Spanned<FabricOverrides>, scope: Scope) -> Option<Vec<Entry>> {
@@ -382,6 +385,10 @@ impl Checker<'_> {
         }
         new.is_empty().then_some(config)
     }
+}
+
+fn settings(entries: &[Entry]) -> Settings {
+    entries.iter().map(|e| (e.key, e.value.clone())).collect()
 }
 
 fn fabric_value(kind: ValueKind, value: &FabricValue) -> Option<Value> {

@@ -395,7 +395,7 @@ impl Checker<'_> {
                     home: org.home.value.clone(),
                     peers_per_region,
                     regions: spans,
-                    fabric: channel_fabric.cloned().unwrap_or_default(),
+                    fabric: Vec::new(),
                     peer_fabric: Default::default(),
                 });
                 continue;

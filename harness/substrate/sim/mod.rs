@@ -14,6 +14,7 @@ pub mod world;
 use crate::history::{EventKind, History};
 use crate::scenario::layout::region_of;
 use crate::scenario::model::Topology;
+use crate::substrate::{RunStopped, StopCause};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
@@ -36,7 +37,7 @@ impl crate::substrate::Substrate for Sim {
     ) -> Result<crate::substrate::RunOutput, crate::substrate::SubstrateError> {
         let tick = scenario.simulation.tick;
         let shared = Rc::new(scenario.clone());
-        let (history, elapsed) = drive(
+        let run = drive(
             &scenario.topology,
             scenario.seed,
             tick,
@@ -45,12 +46,25 @@ impl crate::substrate::Substrate for Sim {
                 let world = Rc::new(world::SimWorld { control, tick });
                 crate::runner::execute(world, shared)
             },
-        )
-        .map_err(crate::substrate::SubstrateError::Failed)?;
+        );
+        let stopped = run.outcome.err().map(|stop| match stop {
+            Stop::OutOfTime => RunStopped {
+                cause: StopCause::Input,
+                message: format!(
+                    "the run did not finish within simulation.max_duration ({}); raise it in the scenario",
+                    crate::scenario::duration::format(scenario.simulation.max_duration)
+                ),
+            },
+            Stop::Failed(message) => RunStopped {
+                cause: StopCause::Harness,
+                message,
+            },
+        });
         Ok(crate::substrate::RunOutput {
-            history,
-            sim_time_ms: elapsed.as_millis() as u64,
-            latency_resolution_ms: tick.as_millis() as u64,
+            history: run.history,
+            sim_time_ms: run.elapsed.as_millis() as u64,
+            latency_resolution_ms: tick.as_secs_f64() * 1000.0,
+            stopped,
         })
     }
 }
@@ -160,6 +174,23 @@ impl SimControl {
     }
 }
 
+/// How a simulated run ended early.
+#[derive(Debug)]
+pub enum Stop {
+    /// Simulated time reached `max_duration` before the runner finished.
+    OutOfTime,
+    /// The runner or a node failed.
+    Failed(String),
+}
+
+/// What [`drive`] hands back: the history recorded until the end, however the run ended.
+#[derive(Debug)]
+pub struct Driven {
+    pub history: History,
+    pub elapsed: Duration,
+    pub outcome: Result<(), Stop>,
+}
+
 /// Builds the turmoil simulation for `topology` with `tick`, runs `runner` on the harness
 /// host until it finishes, carrying out the commands it submits; returns the recorded
 /// history and the simulated time.
@@ -169,7 +200,7 @@ pub fn drive<F>(
     tick: Duration,
     max_duration: Duration,
     runner: impl FnOnce(SimControl) -> F,
-) -> Result<(History, Duration), String>
+) -> Driven
 where
     F: std::future::Future<Output = Result<(), String>> + 'static,
 {
@@ -194,19 +225,26 @@ where
         *result_slot.borrow_mut() = Some(result);
         Ok(())
     });
-    loop {
-        let finished = sim.step().map_err(|e| e.to_string())?;
-        apply_commands(&mut sim, &control, topology, tick);
-        if finished {
-            break;
+    let stepped = loop {
+        match sim.step() {
+            Ok(true) => break Ok(()),
+            Ok(false) => apply_commands(&mut sim, &control, topology, tick),
+            Err(_) if sim.elapsed() > max_duration => break Err(Stop::OutOfTime),
+            Err(e) => break Err(Stop::Failed(e.to_string())),
         }
+    };
+    let outcome = stepped.and_then(|()| {
+        outcome
+            .borrow_mut()
+            .take()
+            .unwrap_or_else(|| Err("the runner did not finish".into()))
+            .map_err(Stop::Failed)
+    });
+    Driven {
+        history: control.take_history(),
+        elapsed: sim.elapsed(),
+        outcome,
     }
-    let elapsed = sim.elapsed();
-    let result = outcome
-        .borrow_mut()
-        .take()
-        .unwrap_or_else(|| Err("the runner did not finish".into()));
-    result.map(|()| (control.take_history(), elapsed))
 }
 
 fn apply_commands(
@@ -378,7 +416,11 @@ mod tests {
     fn crash_partition_latency_and_restart_from_disk() {
         let starts = Rc::new(RefCell::new(0));
         let program = echo_node(starts.clone());
-        let (history, elapsed) = drive(
+        let Driven {
+            history,
+            elapsed,
+            outcome,
+        } = drive(
             &topology(),
             1,
             Duration::from_millis(1),
@@ -445,8 +487,8 @@ mod tests {
                 }
                 Ok(())
             },
-        )
-        .unwrap();
+        );
+        outcome.unwrap();
         assert_eq!(
             *starts.borrow(),
             2,
