@@ -375,7 +375,7 @@ fn transactions_continue_fails_when_the_ordering_region_is_out_and_says_it_is_th
         &synthetic_run(&scenario),
         "transactions_continue",
     );
-    insta::assert_snapshot!(result.detail, @"0 of 300 transactions submitted during fault 0 (region outage us-east (crash)) from 180.0s to 240.0s committed (0.0%, minimum 95.0%); 240 failed, 60 unknown (info), 0 without an answer; info counts as not committed; expected: the ordering service is not multi-region (fault 0: us-east holds every ordering node; no new block for 63.0s (180.0s until 243.0s; height 60 on 4 peers); 300 transactions not committed)");
+    insta::assert_snapshot!(result.detail, @"0 of 300 transactions submitted during fault 0 (region outage us-east (lost)) from 180.0s to 240.0s committed (0.0%, minimum 95.0%); 240 failed, 60 unknown (info), 0 without an answer; info counts as not committed; expected: the ordering service is not multi-region (fault 0: us-east holds every ordering node; no new block for 63.0s (180.0s until 243.0s; height 60 on 4 peers); 300 transactions not committed)");
     assert!(!result.passed);
 }
 
@@ -562,7 +562,7 @@ fn cross_org_gossip_only_trusts_samples_taken_after_the_views_settle() {
 fn console_failover_holds_on_a_synthetic_run() {
     let scenario = west();
     let result = console::console_failover(&scenario, &synthetic_run(&scenario), "us-west");
-    insta::assert_snapshot!(result.detail, @"console.us-east (6 listings, 66 actions), console.ca-central (6 listings, 66 actions) listed all 11 nodes and acted on every node outside us-west; window: fault 0 (region outage us-west (crash)) from 180.0s to 240.0s");
+    insta::assert_snapshot!(result.detail, @"console.us-east (6 listings, 66 actions), console.ca-central (6 listings, 66 actions) listed all 11 nodes and acted on every node outside us-west; window: fault 0 (region outage us-west (lost)) from 180.0s to 240.0s");
     assert!(result.passed);
 }
 

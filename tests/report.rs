@@ -267,7 +267,7 @@ fn timeline_svg_has_a_path_per_peer_a_rect_per_fault_and_a_legend() {
     for peer in &report.peers {
         assert!(svg.contains(&format!(">{} ({})</text>", peer.name, peer.msp_id)));
     }
-    assert!(svg.contains(">fault 0: region outage us-east (crash)</text>"));
+    assert!(svg.contains(">fault 0: region outage us-east (lost)</text>"));
     assert!(svg.contains(">3m</text>"));
 }
 

@@ -284,7 +284,7 @@ fn an_outage_of_the_only_ordering_region_stops_new_blocks_and_the_report_names_t
     let markdown = hadr::report::markdown(&report);
     assert!(
         markdown.contains(&format!(
-            "**Ordering service**, fault 0 (region outage {region} (crash))"
+            "**Ordering service**, fault 0 (region outage {region} (lost))"
         )) && markdown.contains(&finding.effect_text()),
         "{markdown}"
     );
@@ -525,7 +525,7 @@ fn losing_the_ordering_leaders_region_elects_a_new_leader_within_the_election_ti
     let leader = leader_region(&probe_history, TimeMs::MAX).expect("a leader was elected");
     scenario.faults[0].kind = FaultKind::RegionOutage {
         region: leader.clone(),
-        mode: OutageMode::Crash,
+        mode: OutageMode::Killed,
     };
     // The client fails with its region; keep it out of the outage.
     if scenario.workload.client_region == leader {

@@ -31,7 +31,7 @@ pub fn outage(region: &str, at_s: u64, for_s: Option<u64>) -> Fault {
         duration: for_s.map(Duration::from_secs),
         kind: FaultKind::RegionOutage {
             region: region.to_string(),
-            mode: OutageMode::Crash,
+            mode: OutageMode::Lost,
         },
     }
 }
@@ -381,7 +381,7 @@ impl Network<'_> {
     fn node_up(&self, node: &NodeSpec, at_ms: TimeMs) -> bool {
         !self.active(at_ms).any(|k| match k {
             FaultKind::RegionOutage { region, mode } => {
-                *mode == OutageMode::Crash && *region == node.region
+                mode.stops_nodes() && *region == node.region
             }
             FaultKind::NodeCrash { node: n } => *n == node.name,
             _ => false,
@@ -396,6 +396,11 @@ impl Network<'_> {
                 FaultKind::Partition { sides } => {
                     let on = |side: &[String], r: &str| side.iter().any(|s| s == r);
                     (on(&sides[0], a) && on(&sides[1], b)) || (on(&sides[1], a) && on(&sides[0], b))
+                }
+                // A connection needs both ways.
+                FaultKind::OneWayPartition { from, to } => {
+                    let on = |side: &[String], r: &str| side.iter().any(|s| s == r);
+                    (on(from, a) && on(to, b)) || (on(from, b) && on(to, a))
                 }
                 _ => false,
             })

@@ -6,7 +6,7 @@ use crate::history::{
     TimeMs,
 };
 use crate::scenario::layout::{region_of, NodeSpec, Role};
-use crate::scenario::model::{FaultKind, OutageMode, Scenario};
+use crate::scenario::model::{FaultKind, Scenario};
 use std::collections::BTreeMap;
 
 /// Operations against a certificate authority (fabric-ca's REST API).
@@ -56,19 +56,16 @@ pub fn run_end_ms(history: &History) -> TimeMs {
 pub fn describe_fault(kind: &FaultKind) -> (String, Vec<String>) {
     match kind {
         FaultKind::RegionOutage { region, mode } => (
-            format!(
-                "region outage {region} ({})",
-                if *mode == OutageMode::Crash {
-                    "crash"
-                } else {
-                    "cut"
-                }
-            ),
+            format!("region outage {region} ({})", mode.name()),
             vec![region.clone()],
         ),
         FaultKind::Partition { sides } => (
             format!("partition {} | {}", sides[0].join(","), sides[1].join(",")),
             sides.iter().flatten().cloned().collect(),
+        ),
+        FaultKind::OneWayPartition { from, to } => (
+            format!("one-way partition {} -> {}", from.join(","), to.join(",")),
+            from.iter().chain(to).cloned().collect(),
         ),
         FaultKind::Latency { regions, rtt } => (
             format!(
@@ -512,7 +509,7 @@ mod tests {
         let mut scenario = scenario;
         scenario.faults[0].kind = FaultKind::RegionOutage {
             region: "ca-central".to_string(),
-            mode: OutageMode::Cut,
+            mode: crate::scenario::model::OutageMode::Cut,
         };
         let fates: Vec<(String, Fate)> = peer_states(&scenario, &history)
             .into_iter()

@@ -4,9 +4,9 @@
 //! Each frame is `u32 length (big endian) | u8 kind | payload`. A connection runs a reader
 //! and a writer task; messages arrive on the owner's inbox tagged with the connection's id,
 //! and the owner learns when the connection closes. Keepalive pings are sent when nothing was
-//! sent for `interval`, and the connection closes when nothing was received for
-//! `interval + timeout` (peer.keepalive.client.{interval,timeout} in core.yaml): a stream
-//! stalled by a partition is noticed the way gRPC notices it.
+//! received for `interval`, and the connection closes when nothing was received for
+//! `interval + timeout` (peer.keepalive.client.{interval,timeout} in core.yaml), whatever it
+//! writes: a stream stalled by a partition is noticed the way gRPC notices it.
 
 use super::BoxIo;
 use bytes::Bytes;
@@ -95,6 +95,11 @@ impl<M> Drop for Connection<M> {
 
 /// Starts the reader, writer and keepalive of `stream` on the current LocalSet; messages
 /// and the close event (exactly one) go to `inbox`.
+///
+/// Keepalive works as grpc-go's client keepalive does (internal/transport/http2_client.go
+/// `keepalive`): when nothing was *received* for `interval`, send a ping; when still nothing
+/// was received `timeout` later, close. It runs on its own task, so a writer blocked on a
+/// full send buffer (a stalled link) does not keep a dead connection open.
 pub fn spawn<M: DeserializeOwned + 'static>(
     id: ConnectionId,
     peer: String,
@@ -150,36 +155,64 @@ pub fn spawn<M: DeserializeOwned + 'static>(
         let _ = pong.send(Outgoing::Close);
     });
 
-    // Writer: frames in order; pings after `interval` without sending; closes after a
-    // silence of interval + timeout.
-    tokio::task::spawn_local(async move {
-        let silence_limit = keepalive.interval + keepalive.timeout;
+    // Keepalive: pings through the writer, and closes the connection itself, aborting a
+    // writer that may be blocked on a full send buffer.
+    let writer_slot: Rc<Cell<Option<tokio::task::AbortHandle>>> = Rc::new(Cell::new(None));
+    let writer_to_abort = writer_slot.clone();
+    let ping = outbox.clone();
+    let keepalive_close = report_close.clone();
+    let reader_abort = reader_task.abort_handle();
+    let keepalive_task = tokio::task::spawn_local(async move {
+        let mut pinged_after = None;
+        loop {
+            let heard = last_heard.get();
+            let ping_at = heard + keepalive.interval;
+            let close_at = ping_at + keepalive.timeout;
+            let wake = if pinged_after == Some(heard) {
+                close_at
+            } else {
+                ping_at
+            };
+            tokio::time::sleep_until(wake).await;
+            if last_heard.get() != heard {
+                continue;
+            }
+            if tokio::time::Instant::now() >= close_at {
+                let silence = keepalive.interval + keepalive.timeout;
+                keepalive_close(format!("keepalive: nothing received for {silence:?}"));
+                reader_abort.abort();
+                if let Some(writer) = writer_to_abort.take() {
+                    writer.abort();
+                }
+                return;
+            }
+            if pinged_after != Some(heard) {
+                let _ = ping.send(Outgoing::Frame(KIND_PING, Bytes::new()));
+                pinged_after = Some(heard);
+            }
+        }
+    });
+
+    // Writer: frames in order, until closed.
+    let keepalive_abort = keepalive_task.abort_handle();
+    let writer_close = report_close;
+    let writer_task = tokio::task::spawn_local(async move {
         let reason = loop {
-            let ping_at = tokio::time::Instant::now() + keepalive.interval;
-            tokio::select! {
-                biased;
-                next = outgoing.recv() => match next {
-                    Some(Outgoing::Frame(kind, bytes)) => {
-                        if let Err(e) = write_frame(&mut writer, kind, &bytes).await {
-                            break format!("write failed: {e}");
-                        }
-                    }
-                    Some(Outgoing::Close) | None => break "closed".to_string(),
-                },
-                _ = tokio::time::sleep_until(ping_at) => {
-                    if last_heard.get().elapsed() >= silence_limit {
-                        break format!("keepalive: nothing received for {silence_limit:?}");
-                    }
-                    if let Err(e) = write_frame(&mut writer, KIND_PING, &[]).await {
+            match outgoing.recv().await {
+                Some(Outgoing::Frame(kind, bytes)) => {
+                    if let Err(e) = write_frame(&mut writer, kind, &bytes).await {
                         break format!("write failed: {e}");
                     }
                 }
+                Some(Outgoing::Close) | None => break "closed".to_string(),
             }
         };
         reader_task.abort();
-        report_close(reason);
+        keepalive_abort.abort();
+        writer_close(reason);
         let _ = writer.shutdown().await;
     });
+    writer_slot.set(Some(writer_task.abort_handle()));
 
     Connection {
         id,
@@ -310,9 +343,48 @@ mod tests {
         sim.run()?;
         let (after, reason) = closed_after.borrow().clone().expect("closed");
         assert!(reason.starts_with("keepalive"), "{reason}");
-        // Noticed at the first ping after the silence limit (7 s): at 10 s.
+        // As grpc-go: interval + timeout after the last read (7 s).
         assert!(
-            after >= Duration::from_secs(7) && after <= Duration::from_secs(11),
+            after >= Duration::from_secs(7) && after <= Duration::from_millis(7_010),
+            "{after:?}"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn keepalive_closes_a_stalled_connection_however_much_it_writes() -> turmoil::Result {
+        let mut sim = turmoil::Builder::new()
+            .rng_seed(1)
+            .simulation_duration(Duration::from_secs(60))
+            .build();
+        echo_server(&mut sim);
+        let closed_after = Rc::new(RefCell::new(None));
+        let observed = closed_after.clone();
+        sim.client("client", async move {
+            let stream = SimNet.dial("tcp", "server", 7000).await?;
+            let (inbox, mut events) = mpsc::unbounded_channel::<ConnectionEvent<String>>();
+            let connection = spawn::<String>(0, "server".into(), stream, KEEPALIVE, inbox);
+            let start = tokio::time::Instant::now();
+            // Messages held on the link: the send buffer fills, the writer blocks.
+            turmoil::hold("client", "server");
+            loop {
+                connection.send(&"busy".to_string());
+                tokio::select! {
+                    Some(event) = events.recv() => {
+                        if let ConnectionEvent::Closed(_, reason) = event {
+                            *observed.borrow_mut() = Some((start.elapsed(), reason));
+                            return Ok(());
+                        }
+                    }
+                    _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+                }
+            }
+        });
+        sim.run()?;
+        let (after, reason) = closed_after.borrow().clone().expect("closed");
+        assert!(reason.starts_with("keepalive"), "{reason}");
+        assert!(
+            after >= Duration::from_secs(7) && after <= Duration::from_millis(7_110),
             "{after:?}"
         );
         Ok(())

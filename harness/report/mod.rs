@@ -559,7 +559,7 @@ mod tests {
     fn a_fault_that_never_started_is_still_reported() {
         let scenario = three_region_scenario();
         let faults = faults_report(&scenario, &History::default());
-        assert_eq!(faults[0].description, "region outage us-west (crash)");
+        assert_eq!(faults[0].description, "region outage us-west (lost)");
         assert_eq!(faults[0].started_at_ms, None);
         assert_eq!(faults[0].planned_at_ms, 120_000);
     }

@@ -20,13 +20,17 @@ pub async fn run(world: Rc<dyn World>, scenario: Rc<Scenario>, workload_start: D
             let fault = &scenario.faults[index];
             sleep_until(&world, workload_start + fault.at).await;
             let (start, heal) = changes(&*world, &scenario, fault);
-            world.apply(start).await;
+            for change in start {
+                world.apply(change).await;
+            }
             record(&*world, index, fault, FaultPhase::Start);
             let Some(duration) = fault.duration else {
                 return;
             };
             sleep_until(&world, workload_start + fault.at + duration).await;
-            world.apply(heal).await;
+            for change in heal {
+                world.apply(change).await;
+            }
             record(&*world, index, fault, FaultPhase::Heal);
         });
     }
@@ -50,8 +54,8 @@ fn record(world: &dyn World, index: usize, fault: &Fault, phase: FaultPhase) {
     }));
 }
 
-/// The change that starts `fault` and the one that heals it.
-fn changes(world: &dyn World, scenario: &Scenario, fault: &Fault) -> (Change, Change) {
+/// The changes that start `fault` and those that heal it, in order.
+fn changes(world: &dyn World, scenario: &Scenario, fault: &Fault) -> (Vec<Change>, Vec<Change>) {
     let in_regions = |regions: &[String]| -> Vec<String> {
         world
             .nodes()
@@ -63,26 +67,60 @@ fn changes(world: &dyn World, scenario: &Scenario, fault: &Fault) -> (Change, Ch
         FaultKind::RegionOutage { region, mode } => {
             let nodes = in_regions(std::slice::from_ref(region));
             match mode {
-                OutageMode::Crash => (Change::Crash(nodes.clone()), Change::Restart(nodes)),
-                OutageMode::Cut => (Change::Isolate(nodes.clone()), Change::Rejoin(nodes)),
+                // Silence first, so the killed processes' FIN and RST never leave the region.
+                OutageMode::Lost => (
+                    vec![Change::Isolate(nodes.clone()), Change::Kill(nodes.clone())],
+                    vec![Change::Restart(nodes.clone()), Change::Rejoin(nodes)],
+                ),
+                OutageMode::Killed => (
+                    vec![Change::Kill(nodes.clone())],
+                    vec![Change::Restart(nodes)],
+                ),
+                OutageMode::Cut => (
+                    vec![Change::Isolate(nodes.clone())],
+                    vec![Change::Rejoin(nodes)],
+                ),
             }
         }
         FaultKind::Partition { sides } => {
             let (a, b) = (in_regions(&sides[0]), in_regions(&sides[1]));
-            (Change::Cut(a.clone(), b.clone()), Change::Heal(a, b))
+            let both = |a: &[String], b: &[String], silence: bool| {
+                [(a, b), (b, a)]
+                    .into_iter()
+                    .map(|(from, to)| {
+                        let (from, to) = (from.to_vec(), to.to_vec());
+                        if silence {
+                            Change::Silence { from, to }
+                        } else {
+                            Change::Restore { from, to }
+                        }
+                    })
+                    .collect()
+            };
+            (both(&a, &b, true), both(&a, &b, false))
+        }
+        FaultKind::OneWayPartition { from, to } => {
+            let (from, to) = (in_regions(from), in_regions(to));
+            (
+                vec![Change::Silence {
+                    from: from.clone(),
+                    to: to.clone(),
+                }],
+                vec![Change::Restore { from, to }],
+            )
         }
         FaultKind::Latency { regions, rtt } => {
             let a = in_regions(std::slice::from_ref(&regions[0]));
             let b = in_regions(std::slice::from_ref(&regions[1]));
             let usual = scenario.topology.one_way_delay(&regions[0], &regions[1]);
             (
-                Change::Delay(a.clone(), b.clone(), *rtt / 2),
-                Change::Delay(a, b, usual),
+                vec![Change::Delay(a.clone(), b.clone(), *rtt / 2)],
+                vec![Change::Delay(a, b, usual)],
             )
         }
         FaultKind::NodeCrash { node } => (
-            Change::Crash(vec![node.clone()]),
-            Change::Restart(vec![node.clone()]),
+            vec![Change::Kill(vec![node.clone()])],
+            vec![Change::Restart(vec![node.clone()])],
         ),
     }
 }

@@ -151,15 +151,21 @@ async fn wait_for_gossip(world: &Rc<dyn World>, observer: &Rc<Observer>, network
     }
 }
 
-/// Whether every running peer answers with the same height and tip.
+/// Whether every peer that answers has the same height and tip, and that height is the
+/// ordering service's (a stalled network agrees too, at a height it has not caught up to).
 async fn ledgers_agree(observer: &Rc<Observer>, network: &Network) -> bool {
+    let ordered = observer.orderer_round().await;
     let mut tips = std::collections::BTreeSet::new();
     for peer in &network.peers {
         if let Some(info) = observer.chain_info(peer).await {
             tips.insert((info.height, info.current_block_hash));
         }
     }
-    tips.len() <= 1
+    match (tips.len(), tips.first(), ordered) {
+        (0, _, _) => true,
+        (1, Some((height, _)), Some(ordered)) => *height >= ordered,
+        (n, _, _) => n == 1,
+    }
 }
 
 /// Samples ledgers, ordering nodes and peer metrics every second, membership every five and
@@ -176,7 +182,9 @@ async fn sample(
         let o = observer.clone();
         rounds.spawn_local(async move { o.ledger_round().await });
         let o = observer.clone();
-        rounds.spawn_local(async move { o.orderer_round().await });
+        rounds.spawn_local(async move {
+            o.orderer_round().await;
+        });
         let o = observer.clone();
         rounds.spawn_local(async move { o.peer_round().await });
         if round % MEMBERSHIP_SAMPLE_EVERY == 0 {

@@ -172,7 +172,8 @@ impl Observer {
 
     /// Each running ordering node's Raft view, from its Prometheus metrics, in parallel (an
     /// unreachable node must not delay the others' samples by the observation timeout).
-    pub async fn orderer_round(self: &Rc<Self>) {
+    /// Returns the highest ledger height an ordering node reports (committed block + 1).
+    pub async fn orderer_round(self: &Rc<Self>) -> Option<u64> {
         let mut tasks = tokio::task::JoinSet::new();
         for (index, orderer) in self.network.orderers.iter().enumerate() {
             if !self.world.nodes().contains(&orderer.display_name) {
@@ -200,10 +201,19 @@ impl Observer {
                     }
                     Err(what) => EventKind::Unreachable { node, what },
                 };
+                let height = match &event {
+                    EventKind::OrdererStatus(status) => Some(status.committed_block_number + 1),
+                    _ => None,
+                };
                 observer.world.record(event);
+                height
             });
         }
-        while tasks.join_next().await.is_some() {}
+        let mut highest = None;
+        while let Some(height) = tasks.join_next().await {
+            highest = highest.max(height.ok().flatten());
+        }
+        highest
     }
 
     /// Each running peer's gossip metrics, in parallel. A peer that does not answer is left

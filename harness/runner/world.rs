@@ -20,15 +20,25 @@ pub enum Change {
         name: String,
         node: Box<Launch>,
     },
-    /// Stop nodes as a crash would: memory lost, disks kept.
-    Crash(Vec<String>),
-    /// Start crashed nodes again from their disks.
+    /// Kill nodes' processes: their connections end with FIN or RST at once, memory is lost,
+    /// disks are kept.
+    Kill(Vec<String>),
+    /// Start killed nodes again from their disks.
     Restart(Vec<String>),
-    /// No traffic between the two sides.
-    Cut(Vec<String>, Vec<String>),
-    Heal(Vec<String>, Vec<String>),
-    /// No traffic between these nodes and any other, the harness included (a region cut
-    /// off the network).
+    /// Traffic from `from` to `to` vanishes, as on a lost path: no FIN, no RST, dials wait
+    /// for their timeout, and TCP keeps what it sent to retransmit it.
+    Silence {
+        from: Vec<String>,
+        to: Vec<String>,
+    },
+    /// Traffic from `from` to `to` flows again; what TCP kept arrives at its next
+    /// retransmission, new connections at once.
+    Restore {
+        from: Vec<String>,
+        to: Vec<String>,
+    },
+    /// Silence between these nodes and every other host, the harness included (their
+    /// region is gone from the network).
     Isolate(Vec<String>),
     Rejoin(Vec<String>),
     /// The one-way delay between every node of one side and every node of the other.

@@ -157,12 +157,21 @@ pub struct FaultFile {
     pub region_outage: Option<Spanned<String>>,
     pub mode: Option<Spanned<OutageMode>>,
     pub partition: Option<Spanned<Vec<PartitionSide>>>,
+    pub one_way_partition: Option<Spanned<OneWayFile>>,
     pub latency: Option<Spanned<LatencyFaultFile>>,
     pub node_crash: Option<Spanned<String>>,
 }
 
 /// One side of a partition: region names.
 pub type PartitionSide = Spanned<Vec<Spanned<String>>>;
+
+/// `one_way_partition: {from: [...], to: [...]}`: traffic from `from` to `to` is lost.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OneWayFile {
+    pub from: PartitionSide,
+    pub to: PartitionSide,
+}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

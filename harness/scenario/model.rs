@@ -214,21 +214,47 @@ pub struct Fault {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FaultKind {
-    /// Every node of the region stops (crash) or is cut from the network (cut).
+    /// The region is lost (default), its processes are killed, or its network is cut.
     RegionOutage { region: String, mode: OutageMode },
     /// No traffic between the two sides.
     Partition { sides: [Vec<String>; 2] },
+    /// No traffic from the regions of `from` to those of `to`; the other way flows.
+    OneWayPartition { from: Vec<String>, to: Vec<String> },
     /// The round-trip time between two regions becomes `rtt`.
     Latency { regions: [String; 2], rtt: Duration },
     /// One node crashes; it restarts when the fault ends.
     NodeCrash { node: String },
 }
 
+/// How a region fails (README, `faults`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OutageMode {
-    Crash,
+    /// The region is gone, as a cloud region or cluster loss looks from outside: its traffic
+    /// vanishes (no FIN, no RST; dials time out; streams go silent) and its nodes lose their
+    /// memory; at the heal they start again from their disks.
+    Lost,
+    /// Its processes are killed while its network stays up: connections end at once with FIN
+    /// or RST and dials are refused; they restart at the heal. `crash` is the old name.
+    #[serde(alias = "crash")]
+    Killed,
+    /// Its network is cut while its processes keep running; TCP retransmits across the cut.
     Cut,
+}
+
+impl OutageMode {
+    /// Whether the region's nodes stop (and restart from disk at the heal).
+    pub fn stops_nodes(self) -> bool {
+        matches!(self, OutageMode::Lost | OutageMode::Killed)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            OutageMode::Lost => "lost",
+            OutageMode::Killed => "killed",
+            OutageMode::Cut => "cut",
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]

@@ -61,6 +61,7 @@ impl Checker<'_> {
         let kinds = [
             fault.region_outage.is_some(),
             fault.partition.is_some(),
+            fault.one_way_partition.is_some(),
             fault.latency.is_some(),
             fault.node_crash.is_some(),
         ];
@@ -69,7 +70,7 @@ impl Checker<'_> {
             self.error(
                 &file.referenced,
                 format!("fault {index} has {kind_count} kinds"),
-                "exactly one of `region_outage`, `partition`, `latency`, `node_crash`",
+                "exactly one of `region_outage`, `partition`, `one_way_partition`, `latency`, `node_crash`",
                 "write one fault per kind, each with its own `at`",
             );
             return None;
@@ -91,10 +92,18 @@ impl Checker<'_> {
                         .mode
                         .as_ref()
                         .map(|m| m.value)
-                        .unwrap_or(OutageMode::Crash),
+                        .unwrap_or(OutageMode::Lost),
                 })
         } else if let Some(sides) = &fault.partition {
             self.partition(index, sides, regions)
+        } else if let Some(one_way) = &fault.one_way_partition {
+            let (from, to) = (&one_way.value.from, &one_way.value.to);
+            let names = |side: &PartitionSide| side.value.iter().map(|r| r.value.clone()).collect();
+            self.sides(index, [from, to], regions)
+                .then(|| FaultKind::OneWayPartition {
+                    from: names(from),
+                    to: names(to),
+                })
         } else if let Some(latency) = &fault.latency {
             let between = &latency.value.between;
             let mut ok = true;
@@ -146,9 +155,18 @@ impl Checker<'_> {
             );
             return None;
         };
+        let ok = self.sides(index, [a, b], regions);
+        let names = |side: &PartitionSide| side.value.iter().map(|r| r.value.clone()).collect();
+        ok.then(|| FaultKind::Partition {
+            sides: [names(a), names(b)],
+        })
+    }
+
+    /// Both sides of a partition name regions, at least one each, none twice.
+    fn sides(&mut self, index: usize, sides: [&PartitionSide; 2], regions: &[String]) -> bool {
         let mut ok = true;
         let mut seen = BTreeSet::new();
-        for side in [a, b] {
+        for side in sides {
             if side.value.is_empty() {
                 self.error(
                     &side.referenced,
@@ -174,10 +192,7 @@ impl Checker<'_> {
                 }
             }
         }
-        let names = |side: &PartitionSide| side.value.iter().map(|r| r.value.clone()).collect();
-        ok.then(|| FaultKind::Partition {
-            sides: [names(a), names(b)],
-        })
+        ok
     }
 
     pub(super) fn expectation(

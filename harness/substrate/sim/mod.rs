@@ -18,6 +18,7 @@ use crate::substrate::{RunStopped, StopCause};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::time::Duration;
@@ -78,17 +79,17 @@ pub type HostProgram = Rc<dyn Fn() -> Pin<Box<dyn Future<Output = turmoil::Resul
 /// A change to the simulated world, carried out between two steps.
 pub enum Command {
     /// Start a node (a console deploying a CA or peer, or the initial network).
-    StartHost {
-        name: String,
-        program: HostProgram,
-    },
-    /// Stop hosts' software, as a crash: in-memory state is gone, disks stay.
-    Crash(Vec<String>),
-    /// Start crashed hosts again from their disks.
+    StartHost { name: String, program: HostProgram },
+    /// Kill hosts' software: their streams end with FIN or RST, in-memory state is gone,
+    /// disks stay.
+    Kill(Vec<String>),
+    /// Start killed hosts again from their disks.
     Restart(Vec<String>),
-    /// Drop every message between the two sides.
-    Partition(Vec<String>, Vec<String>),
-    Repair(Vec<String>, Vec<String>),
+    /// Silence traffic from every host of `from` to every host of `to` (links.rs: held, as
+    /// a lost path holds it).
+    Silence { from: Vec<String>, to: Vec<String> },
+    /// Let it flow again; what TCP held arrives at its next retransmission.
+    Restore { from: Vec<String>, to: Vec<String> },
     /// Set the one-way delay between every host of one side and every host of the other.
     SetLatency(Vec<String>, Vec<String>, Duration),
 }
@@ -225,10 +226,15 @@ where
         *result_slot.borrow_mut() = Some(result);
         Ok(())
     });
+    let mut network = Network::default();
     let stepped = loop {
         match sim.step() {
             Ok(true) => break Ok(()),
-            Ok(false) => apply_commands(&mut sim, &control, topology, tick),
+            Ok(false) => {
+                apply_commands(&mut sim, &control, &mut network, topology, tick);
+                let now = sim.elapsed();
+                network.step(&mut sim, now);
+            }
             Err(_) if sim.elapsed() > max_duration => break Err(Stop::OutOfTime),
             Err(e) => break Err(Stop::Failed(e.to_string())),
         }
@@ -247,17 +253,78 @@ where
     }
 }
 
+/// The network's state the step loop keeps between steps: silenced links and the held
+/// links turmoil carries them on (links.rs).
+#[derive(Default)]
+struct Network {
+    silences: links::Silences,
+    held: BTreeMap<(IpAddr, IpAddr), links::HeldLink>,
+}
+
+impl Network {
+    /// The held link between two hosts, held in turmoil when it was not yet.
+    fn hold(
+        &mut self,
+        sim: &mut turmoil::Sim<'_>,
+        x: &str,
+        y: &str,
+        delay: Duration,
+    ) -> &mut links::HeldLink {
+        let (ip_x, ip_y) = (sim.lookup(x), sim.lookup(y));
+        let key = (ip_x.min(ip_y), ip_x.max(ip_y));
+        self.held.entry(key).or_insert_with(|| {
+            sim.hold(x, y);
+            links::HeldLink::new(key.0, key.1, delay)
+        })
+    }
+
+    /// Applies the silences of `x -> y` and `y -> x` to their held link.
+    fn sync(&mut self, sim: &mut turmoil::Sim<'_>, x: &str, y: &str, delay: Duration) {
+        let (x_silent, y_silent) = (self.silences.is_silent(x, y), self.silences.is_silent(y, x));
+        let ip_x = sim.lookup(x);
+        let link = self.hold(sim, x, y, delay);
+        let (from_a, from_b) = if ip_x == link.a {
+            (x_silent, y_silent)
+        } else {
+            (y_silent, x_silent)
+        };
+        link.silent_from_a = from_a;
+        link.silent_from_b = from_b;
+        link.changed();
+    }
+
+    /// Forwards what flows on held links, and releases those nothing holds any more.
+    fn step(&mut self, sim: &mut turmoil::Sim<'_>, now: Duration) {
+        links::forward(sim, &mut self.held, now);
+        let free: Vec<_> = self
+            .held
+            .iter()
+            .filter(|(_, link)| link.is_free(now))
+            .map(|(key, _)| *key)
+            .collect();
+        for key in free {
+            self.held.remove(&key);
+            sim.release(key.0, key.1);
+        }
+    }
+}
+
 fn apply_commands(
     sim: &mut turmoil::Sim<'_>,
     control: &SimControl,
+    network: &mut Network,
     topology: &Topology,
     tick: Duration,
 ) {
+    let link_delay = |a: &str, b: &str| {
+        links::effective_delay(topology.one_way_delay(region_of(a), region_of(b)), tick)
+    };
     loop {
         let Some(command) = control.shared.borrow_mut().commands.pop_front() else {
             return;
         };
-        let at_ms = sim.elapsed().as_millis() as u64;
+        let now = sim.elapsed();
+        let at_ms = now.as_millis() as u64;
         let record = |node: &str, up: bool| {
             control.shared.borrow_mut().history.push(
                 at_ms,
@@ -272,17 +339,12 @@ fn apply_commands(
                 let existing = control.hosts();
                 sim.host(name.as_str(), move || program());
                 for other in existing {
-                    let delay = topology.one_way_delay(region_of(&name), region_of(&other));
-                    sim.set_link_latency(
-                        name.as_str(),
-                        other.as_str(),
-                        links::effective_delay(delay, tick),
-                    );
+                    sim.set_link_latency(name.as_str(), other.as_str(), link_delay(&name, &other));
                 }
                 control.shared.borrow_mut().hosts.insert(name.clone(), true);
                 record(&name, true);
             }
-            Command::Crash(hosts) => {
+            Command::Kill(hosts) => {
                 for host in hosts {
                     if control.is_running(&host) {
                         sim.crash(host.as_str());
@@ -304,28 +366,58 @@ fn apply_commands(
                     }
                 }
             }
-            Command::Partition(a, b) => {
-                for x in &a {
-                    for y in &b {
-                        sim.partition(x.as_str(), y.as_str());
+            Command::Silence { from, to } => {
+                for x in &from {
+                    for y in to.iter().filter(|y| *y != x) {
+                        network.silences.silence(x, y, now);
+                        network.sync(sim, x, y, link_delay(x, y));
                     }
                 }
             }
-            Command::Repair(a, b) => {
-                for x in &a {
-                    for y in &b {
-                        sim.repair(x.as_str(), y.as_str());
+            Command::Restore { from, to } => {
+                for x in &from {
+                    for y in to.iter().filter(|y| *y != x) {
+                        let Some(silenced_for) = network.silences.restore(x, y, now) else {
+                            continue;
+                        };
+                        let delay = link_delay(x, y);
+                        let retransmission = links::retransmission_after(silenced_for, 2 * delay);
+                        let (ip_x, ip_y) = (sim.lookup(x.as_str()), sim.lookup(y.as_str()));
+                        let held_connections =
+                            links::held_connections(sim, ip_x.min(ip_y), ip_x.max(ip_y));
+                        network.sync(sim, x, y, delay);
+                        let link = network.hold(sim, x, y, delay);
+                        // Nothing held: nothing to retransmit.
+                        let release_at = if held_connections.is_empty() {
+                            now
+                        } else {
+                            now + retransmission.saturating_sub(silenced_for)
+                        };
+                        match &mut link.healing {
+                            Some(healing) => {
+                                healing.held_connections.extend(held_connections);
+                                healing.release_at = healing.release_at.max(release_at);
+                            }
+                            None => {
+                                link.healing = Some(links::Healing {
+                                    held_connections,
+                                    release_at,
+                                })
+                            }
+                        }
                     }
                 }
             }
             Command::SetLatency(a, b, delay) => {
+                let delay = links::effective_delay(delay, tick);
                 for x in &a {
                     for y in &b {
-                        sim.set_link_latency(
-                            x.as_str(),
-                            y.as_str(),
-                            links::effective_delay(delay, tick),
-                        );
+                        sim.set_link_latency(x.as_str(), y.as_str(), delay);
+                        let (ip_x, ip_y) = (sim.lookup(x.as_str()), sim.lookup(y.as_str()));
+                        if let Some(link) = network.held.get_mut(&(ip_x.min(ip_y), ip_x.max(ip_y)))
+                        {
+                            link.delay = delay;
+                        }
                     }
                 }
             }
@@ -413,7 +505,7 @@ mod tests {
     }
 
     #[test]
-    fn crash_partition_latency_and_restart_from_disk() {
+    fn kill_silence_latency_and_restart_from_disk() {
         let starts = Rc::new(RefCell::new(0));
         let program = echo_node(starts.clone());
         let Driven {
@@ -444,9 +536,7 @@ mod tests {
                 if rtt > Duration::from_millis(5) {
                     return Err(format!("harness round trip {rtt:?}"));
                 }
-                control
-                    .apply(Command::Crash(vec!["node.west".into()]))
-                    .await;
+                control.apply(Command::Kill(vec!["node.west".into()])).await;
                 if round_trip("node.west").await.is_some() {
                     return Err("a crashed node answered".into());
                 }
@@ -458,19 +548,19 @@ mod tests {
                     .await
                     .ok_or("restarted node unreachable")?;
                 control
-                    .apply(Command::Partition(
-                        vec![HARNESS_HOST.into()],
-                        vec!["node.west".into()],
-                    ))
+                    .apply(Command::Silence {
+                        from: vec![HARNESS_HOST.into()],
+                        to: vec!["node.west".into()],
+                    })
                     .await;
                 if round_trip("node.west").await.is_some() {
-                    return Err("a partitioned node answered".into());
+                    return Err("a silenced node answered".into());
                 }
                 control
-                    .apply(Command::Repair(
-                        vec![HARNESS_HOST.into()],
-                        vec!["node.west".into()],
-                    ))
+                    .apply(Command::Restore {
+                        from: vec![HARNESS_HOST.into()],
+                        to: vec!["node.west".into()],
+                    })
                     .await;
                 control
                     .apply(Command::SetLatency(

@@ -39,17 +39,33 @@ impl World for SimWorld {
                 });
                 Command::StartHost { name, program }
             }
-            Change::Crash(nodes) => Command::Crash(nodes),
+            Change::Kill(nodes) => Command::Kill(nodes),
             Change::Restart(nodes) => Command::Restart(nodes),
-            Change::Cut(a, b) => Command::Partition(a, b),
-            Change::Heal(a, b) => Command::Repair(a, b),
+            Change::Silence { from, to } => Command::Silence { from, to },
+            Change::Restore { from, to } => Command::Restore { from, to },
             Change::Isolate(nodes) => {
                 let others = self.others(&nodes);
-                Command::Partition(nodes, others)
+                // Both directions in one step.
+                self.control.submit(Command::Silence {
+                    from: nodes.clone(),
+                    to: others.clone(),
+                });
+                Command::Silence {
+                    from: others,
+                    to: nodes,
+                }
             }
             Change::Rejoin(nodes) => {
                 let others = self.others(&nodes);
-                Command::Repair(nodes, others)
+                // Both directions in one step.
+                self.control.submit(Command::Restore {
+                    from: nodes.clone(),
+                    to: others.clone(),
+                });
+                Command::Restore {
+                    from: others,
+                    to: nodes,
+                }
             }
             Change::Delay(a, b, delay) => Command::SetLatency(a, b, delay),
         };
