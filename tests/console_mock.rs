@@ -16,7 +16,8 @@ use hadr::console::api::*;
 use hadr::console::client::{ClientOptions, ConsoleClient, ConsoleError, Credential};
 use hadr::console::files::{certificate_to_b64, IdentityFile};
 use hadr::console::mock::{
-    Clock, ConsoleConfig, DeployCa, DeployError, DeployOrderer, DeployPeer, Deployer, MockConsole,
+    Clock, ConsoleConfig, DeployCa, DeployError, DeployOrderer, DeployPeer, Deployer, Limits,
+    MockConsole,
 };
 use hadr::console::wallet::Identity;
 use hadr::fabric::ca::client::CaClient;
@@ -153,6 +154,7 @@ fn console_config(region: &str, seed: u64) -> ConsoleConfig {
         initial_admin: "admin".into(),
         default_password: Secret::new(PASSWORD),
         seed,
+        limits: Limits::UNTHROTTLED,
     }
 }
 
@@ -168,7 +170,7 @@ fn client(url: &str) -> ConsoleClient {
     )
 }
 
-async fn bootstrap(client: &ConsoleClient) {
+async fn bootstrap(client: &ConsoleClient) -> CreateApiKeyResponse {
     client
         .bootstrap_api_key(
             "admin",
@@ -177,7 +179,16 @@ async fn bootstrap(client: &ConsoleClient) {
             "runbook",
         )
         .await
-        .unwrap();
+        .unwrap()
+}
+
+fn basic(user: &str, pass: &str) -> String {
+    use base64::Engine as _;
+    let pair = format!("{user}:{pass}");
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(pair)
+    )
 }
 
 fn create_ca_body() -> CreateCaBody {
@@ -276,7 +287,7 @@ fn run() -> String {
     let saved = ca.saved.clone();
     sim.client("runbook.us-east", async move {
         let east = client("http://console.us-east:3000");
-        bootstrap(&east).await;
+        let east_key = bootstrap(&east).await;
         assert_eq!(east.settings().await?.region.as_deref(), Some("us-east"));
 
         // Deploy the org's CA, enroll its admin, register the org admin and a peer.
@@ -341,27 +352,37 @@ fn run() -> String {
         assert!(status[&peer.id].is_ok(), "{status:?}");
         assert_eq!(status["ghost"].error.as_deref(), Some("unknown component id"));
 
-        // The CA proxy reaches the CA the console knows, and only that.
-        let proxied = HttpClient::new(SimNet)
-            .send(
-                http::Request::get("http://console.us-east:3000/caproxy/http://ca.org1.us-east:7054/cainfo?ca=tlsca")
-                    .body(bytes::Bytes::new())
-                    .unwrap(),
-                Duration::from_secs(5),
-            )
-            .await?;
+        // The CA proxy needs the console's credentials (a session on a real console) and
+        // reaches the CA the console knows, and only that.
+        let proxy = |path: &str, auth: Option<String>| {
+            let mut request = http::Request::get(format!("http://console.us-east:3000/caproxy/{path}"));
+            if let Some(auth) = auth {
+                request = request.header("authorization", auth);
+            }
+            let request = request.body(bytes::Bytes::new()).unwrap();
+            async move { HttpClient::new(SimNet).send(request, Duration::from_secs(5)).await }
+        };
+        let cainfo = "http://ca.org1.us-east:7054/cainfo?ca=tlsca";
+        let anonymous = proxy(cainfo, None).await?;
+        assert_eq!(anonymous.status(), 401);
+        assert_eq!(&anonymous.body()[..], br#"{"error":"login to use this api"}"#);
+        let wrong = proxy(cainfo, Some(basic(&east_key.api_key, "wrong"))).await?;
+        assert_eq!(wrong.status(), 401);
+        let key = Some(basic(&east_key.api_key, east_key.api_secret.expose()));
+        let proxied = proxy(cainfo, key.clone()).await?;
         assert_eq!(proxied.status(), 200);
         let body: serde_json::Value = serde_json::from_slice(proxied.body())?;
         assert_eq!(body["result"]["CAName"], "tlsca");
-        let refused = HttpClient::new(SimNet)
-            .send(
-                http::Request::get("http://console.us-east:3000/caproxy/http://evil.example:80/cainfo")
-                    .body(bytes::Bytes::new())
-                    .unwrap(),
-                Duration::from_secs(5),
-            )
-            .await?;
+        let refused = proxy("http://evil.example:80/cainfo", key.clone()).await?;
         assert_eq!(refused.status(), 400);
+        assert_eq!(&refused.body()[..], b"unsafe url. will not send ca request");
+        // A malformed %-escape is a 400 (it used to panic the handler), with or without
+        // credentials, as Express refuses to decode it before any route runs.
+        for auth in [None, key.clone()] {
+            let malformed = proxy("http%3A%2F%2Fca.org1.us-east%3A7054/%E0%A4%A", auth).await?;
+            assert_eq!(malformed.status(), 400);
+            assert!(String::from_utf8_lossy(malformed.body()).contains("<pre>Bad Request</pre>"));
+        }
 
         // Export from console 1 (ibp-console-hadr-export-meta1) ...
         let ca_file = east.export_node(&ca_component.id).await?;

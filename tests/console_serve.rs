@@ -5,7 +5,7 @@ use bytes::Bytes;
 use hadr::console::api::{CreateCaBody, CreateTokenBody, ImportBody, ImportMspBody, Role};
 use hadr::console::client::{ClientOptions, ConsoleClient, ConsoleError, Credential};
 use hadr::console::files::certificate_to_b64;
-use hadr::console::{serve, LogSink, ServeOptions};
+use hadr::console::{serve, ServeOptions};
 use hadr::fabric::crypto::CaKeys;
 use hadr::net::http::HttpClient;
 use hadr::net::RealNet;
@@ -60,8 +60,7 @@ fn msp_body() -> ImportBody {
 #[tokio::test]
 async fn serve_answers_as_the_issue_demands_and_never_logs_secrets() {
     let log = Captured::default();
-    let sink: LogSink = Arc::new(Mutex::new(log.clone()));
-    let mut options = ServeOptions::new("127.0.0.1:0".parse().unwrap());
+    let mut options = ServeOptions::new("127.0.0.1:0");
     options.default_password = Secret::new("default-pw-Zq81");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(serve(
@@ -69,7 +68,7 @@ async fn serve_answers_as_the_issue_demands_and_never_logs_secrets() {
         async {
             let _ = stopped.await;
         },
-        sink,
+        log.clone(),
     ));
     // The startup line names the address.
     let mut url = None;
