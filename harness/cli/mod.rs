@@ -105,23 +105,7 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum ConsoleCommand {
     /// Serve a mock console (import-only: no deployer) on a real socket until Ctrl-C
-    #[command(after_help = concat!(
-        "Example:\n",
-        "  hadr console serve --listen 127.0.0.1:3000\n",
-        "  curl http://127.0.0.1:3000/ak/api/v3/healthcheck\n",
-        "  curl -u admin:password -X POST -H 'content-type: application/json' \\\n",
-        "       -d '{\"roles\":[\"reader\",\"writer\",\"manager\"],\"description\":\"ci\"}' \\\n",
-        "       http://127.0.0.1:3000/ak/api/v3/permissions/keys\n\n",
-        "The initial admin's default password is 'password'. It is accepted only to create API\n",
-        "keys; every other /ak/ route takes Basic auth with api_key:api_secret (or a Bearer token\n",
-        "from /ak/api/v3/identity/token), and so does /caproxy (in X-Console-Authorization when\n",
-        "Authorization is the CA's). Plain HTTP; all state is in memory and lost on exit.\n\n",
-        "Implemented: components (import one or in bulk, edit, list by type or tag, get, delete,\n",
-        "status probes), API keys and tokens, settings, healthcheck and health, /caproxy to known\n",
-        "CAs. Kubernetes routes answer 503, as a real console without its deployer does; other\n",
-        "routes answer the real console's 404. Limits and timeouts default to the real console's;\n",
-        "0 turns a limit off. Secrets never appear in the output."
-    ))]
+    #[command(after_help = crate::console::serve_help())]
     Serve(ServeArgs),
 }
 

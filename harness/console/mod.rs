@@ -62,7 +62,32 @@ impl ServeOptions {
 }
 
 /// What the mock implements, for the banner and `--help`.
-pub const IMPLEMENTED: &str = "components (import one or in bulk, edit, list by type or tag, get, delete, status probes), API keys and tokens, settings, healthcheck and health, /caproxy to known CAs; Kubernetes routes answer 503 (no deployer); other routes answer athena's 404";
+pub const IMPLEMENTED: &str = "components (import one or in bulk, edit, list by type or \
+    tag, get, delete, status probes), API keys and tokens, settings, healthcheck and health, \
+    /caproxy to known CAs; Kubernetes routes answer 503 (no deployer); other routes answer \
+    the real console's 404";
+
+/// The end of `hadr console serve --help`.
+pub fn serve_help() -> String {
+    format!(
+        "Example:
+  hadr console serve --listen 127.0.0.1:3000
+  curl http://127.0.0.1:3000/ak/api/v3/healthcheck
+  curl -u admin:{DEFAULT_PASSWORD} -X POST -H 'content-type: application/json' \\
+       -d '{{\"roles\":[\"reader\",\"writer\",\"manager\"],\"description\":\"ci\"}}' \\
+       http://127.0.0.1:3000/ak/api/v3/permissions/keys
+
+The initial admin's default password is '{DEFAULT_PASSWORD}'. It is accepted only to create API
+keys; every other /ak/ route takes Basic auth with api_key:api_secret (or a Bearer token from
+/ak/api/v3/identity/token), and so does /caproxy (in X-Console-Authorization when
+Authorization is the CA's). Plain HTTP; all state is in memory and lost on exit.
+
+Implemented: {IMPLEMENTED}.
+
+Limits and timeouts default to the real console's (0 turns a limit off). Secrets never appear
+in the output."
+    )
+}
 
 /// The log line of a request: method, path and status, never a header, a query or a body.
 /// Token routes carry the token in the path, so it is replaced by `{id}`.
@@ -120,10 +145,12 @@ pub async fn serve(
     let served = serve_public(listener, router, options.server, shutdown, move |event| {
         events.line(match event {
             ServerEvent::AcceptFailed(error) => format!(
-                "hadr console serve: accepting connections failed ({error}); retrying,                  closing idle connections to make room"
+                "hadr console serve: accepting connections failed ({error}); retrying, \
+                 closing idle connections to make room"
             ),
             ServerEvent::AcceptResumed { failures, evicted } => format!(
-                "hadr console serve: accepting again after {failures} failed attempt(s);                  {evicted} idle connection(s) closed"
+                "hadr console serve: accepting again after {failures} failed attempt(s); \
+                 {evicted} idle connection(s) closed"
             ),
         })
     })
@@ -147,7 +174,8 @@ fn banner(options: &ServeOptions, host_url: &str) -> Vec<String> {
     };
     vec![
         format!(
-            "hadr mock console (import-only) listening on {host_url}; plain HTTP, state in              memory only (lost on exit)"
+            "hadr mock console (import-only) listening on {host_url}; plain HTTP, state in \
+             memory only (lost on exit)"
         ),
         format!(
             "  first API key: POST {host_url}{}/permissions/keys as user '{}' with {password}",
@@ -156,7 +184,8 @@ fn banner(options: &ServeOptions, host_url: &str) -> Vec<String> {
         ),
         format!("  implemented: {IMPLEMENTED}"),
         format!(
-            "  limits: /ak/ requests {}, other requests {}, lockout after {} auth failures,              {} components; idle connections closed after {} s",
+            "  limits: /ak/ requests {}, other requests {}, lockout after {} auth failures, \
+                 {} components; idle connections closed after {} s",
             per_min(limits.max_req_per_min_ak, 4),
             per_min(limits.max_req_per_min, 16),
             limits.lockout_limit,

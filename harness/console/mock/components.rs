@@ -23,6 +23,26 @@ fn component_type(name: &str) -> Option<ComponentType> {
     }
 }
 
+/// Route middleware: `POST /components/{type}` and `PUT /components/{type}/{id}` exist for
+/// the five type names only (Express lists them); anything else is an unknown route,
+/// answered before authentication.
+pub(super) async fn only_type_routes(
+    Path(params): Path<BTreeMap<String, String>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let segment = params
+        .get("component_type")
+        .or_else(|| params.get("id"))
+        .map(String::as_str)
+        .unwrap_or("");
+    if route_type(segment).is_some() {
+        next.run(request).await
+    } else {
+        unknown_route()
+    }
+}
+
 /// The routes `/components/{type}` and `/components/{type}/{id}` exist for these only.
 fn route_type(segment: &str) -> Option<ComponentType> {
     match segment {
@@ -647,13 +667,6 @@ pub(super) async fn edit_typed(
     Path(params): Path<BTreeMap<String, String>>,
     Input(body): Input,
 ) -> Response {
-    let segment = params
-        .get("component_type")
-        .map(String::as_str)
-        .unwrap_or("");
-    if route_type(segment).is_none() {
-        return unknown_route();
-    }
     edit_record(
         &console,
         params.get("id").map(String::as_str).unwrap_or(""),

@@ -195,16 +195,19 @@ impl MockConsole {
                 "/components/{id}",
                 get(components::get)
                     .route_layer(view())
+                    .merge(put(components::edit).route_layer(import()))
                     .merge(
                         post(components::import_typed)
-                            .put(components::edit)
-                            .route_layer(import()),
+                            .route_layer(import())
+                            .route_layer(axum::middleware::from_fn(components::only_type_routes)),
                     )
                     .merge(delete(components::delete).route_layer(remove())),
             )
             .route(
                 "/components/{component_type}/{id}",
-                put(components::edit_typed).route_layer(import()),
+                put(components::edit_typed)
+                    .route_layer(import())
+                    .route_layer(axum::middleware::from_fn(components::only_type_routes)),
             )
             .merge(deploy::routes(self));
         Router::new()
