@@ -1422,3 +1422,68 @@ async fn repeated_authentication_failures_lock_a_client_out_with_402() {
         assert_eq!(failed.status, 401);
     }
 }
+
+#[test]
+fn status_probes_of_many_unreachable_nodes_answer_within_the_client_timeout() {
+    // 40 peers whose operations endpoint accepts connections and never answers: each
+    // probe gives up after athena's 3 s, 32 at a time, so the answer takes about 6 s,
+    // not 120 s, and the client's 10 s timeout judges the console, not the harness.
+    let mut sim = turmoil::Builder::new()
+        .simulation_duration(Duration::from_secs(300))
+        .build();
+    sim.host("silent.org1", || async {
+        let listener = turmoil::net::TcpListener::bind(("0.0.0.0", 9443)).await?;
+        let mut held = Vec::new();
+        loop {
+            let (stream, _) = listener.accept().await?;
+            held.push(stream);
+        }
+    });
+    sim.host("console.us-east", || async {
+        let console = MockConsole::new(
+            console_config("us-east", 1),
+            None,
+            HttpClient::new(SimNet),
+            Clock::Simulated,
+        );
+        let listener = turmoil::net::TcpListener::bind(("0.0.0.0", 3000)).await?;
+        serve(listener, console.router(), std::future::pending()).await?;
+        Ok(())
+    });
+    sim.client("runbook", async {
+        let east = ConsoleClient::new(
+            HttpClient::new(SimNet),
+            "http://console.us-east:3000",
+            Credential::None,
+            ClientOptions {
+                max_attempts: 1,
+                ..ClientOptions::default()
+            },
+        );
+        bootstrap(&east).await;
+        let mut ids = Vec::new();
+        for i in 0..40 {
+            let mut body = api::peer_body(&format!("Peer {i}"));
+            body["type"] = serde_json::json!("fabric-peer");
+            body["operations_url"] = serde_json::json!("http://silent.org1:9443");
+            let body: ImportBody = serde_json::from_value(body)?;
+            ids.push(east.import(&body).await?.id);
+        }
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let started = tokio::time::Instant::now();
+        let statuses = east.component_status(&ids).await?;
+        let took = started.elapsed();
+        assert_eq!(statuses.len(), 40);
+        assert!(statuses.values().all(|s| !s.is_ok()), "{statuses:?}");
+        assert!(
+            took >= Duration::from_secs(6),
+            "two rounds of 3 s probes: {took:?}"
+        );
+        assert!(
+            took < Duration::from_secs(8),
+            "probed in parallel: {took:?}"
+        );
+        Ok(())
+    });
+    sim.run().unwrap();
+}

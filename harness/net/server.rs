@@ -157,7 +157,10 @@ pub async fn serve_public(
 ) -> io::Result<()> {
     let registry: Registry = Arc::default();
     tokio::pin!(shutdown);
+    // A burst lasts while accepting needs retries or evictions: it ends at the first
+    // accept that follows an accept with no failure between them.
     let (mut failures, mut evicted) = (0u64, 0u64);
+    let mut failed_since_accept = false;
     let mut backoff = Duration::from_millis(5);
     loop {
         let accepted = tokio::select! {
@@ -166,11 +169,12 @@ pub async fn serve_public(
         };
         match accepted {
             Ok((stream, peer)) => {
-                if failures > 0 {
+                if failures > 0 && !failed_since_accept {
                     report(ServerEvent::AcceptResumed { failures, evicted });
                     (failures, evicted) = (0, 0);
                     backoff = Duration::from_millis(5);
                 }
+                failed_since_accept = false;
                 let _ = stream.set_nodelay(true);
                 tokio::spawn(connection(
                     stream,
@@ -187,6 +191,7 @@ pub async fn serve_public(
                     report(ServerEvent::AcceptFailed(error));
                 }
                 failures += 1;
+                failed_since_accept = true;
                 if fd_limit && evict_idle(&registry) {
                     evicted += 1;
                     // Let the closed connection's task run and give its descriptor back.
