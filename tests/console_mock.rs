@@ -506,7 +506,7 @@ mod api {
         let response = console.router().oneshot(request).await.unwrap();
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let bytes = axum::body::to_bytes(response.into_body(), 1 << 24)
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 26)
             .await
             .unwrap();
         Answer {
@@ -1486,4 +1486,50 @@ fn status_probes_of_many_unreachable_nodes_answer_within_the_client_timeout() {
         Ok(())
     });
     sim.run().unwrap();
+}
+
+#[tokio::test]
+async fn stored_records_are_bounded_in_memory() {
+    // MSPs keep unknown keys, so each import may carry up to 25 MB; the mock keeps at most
+    // 64 MiB of records and then answers as athena's component cap does.
+    let console = console(Limits::UNTHROTTLED);
+    let auth = api::manager(&console).await;
+    let h = [("authorization", auth.as_str())];
+    let cert = api::cert();
+    let notes = "n".repeat(20 << 20);
+    let mut answers = Vec::new();
+    for i in 0..4 {
+        let body = json!({"display_name": format!("Org{i}"), "msp_id": format!("Org{i}MSP"),
+            "root_certs": [cert], "notes": notes});
+        answers.push(
+            call(
+                &console,
+                "POST",
+                "/ak/api/v3/components/msp",
+                &h,
+                Some(&body.to_string()),
+            )
+            .await,
+        );
+    }
+    let statuses: Vec<u16> = answers.iter().map(|a| a.status).collect();
+    assert_eq!(statuses, vec![200, 200, 200, 500]);
+    assert_eq!(
+        answers[3].json()["msg"][0],
+        "total component limit reached. delete a component to make space for this one."
+    );
+    // Deleting a record makes room again.
+    let deleted = call(&console, "DELETE", "/ak/api/v3/components/org0", &h, None).await;
+    assert_eq!(deleted.status, 200);
+    let body =
+        json!({"display_name": "Org3", "msp_id": "Org3MSP", "root_certs": [cert], "notes": notes});
+    let again = call(
+        &console,
+        "POST",
+        "/ak/api/v3/components/msp",
+        &h,
+        Some(&body.to_string()),
+    )
+    .await;
+    assert_eq!(again.status, 200);
 }

@@ -48,6 +48,15 @@ fn client(url: &str, credential: Credential) -> ConsoleClient {
     ConsoleClient::new(HttpClient::new(RealNet), url, credential, options)
 }
 
+fn basic(user: &str, pass: &str) -> String {
+    use base64::Engine as _;
+    let pair = format!("{user}:{pass}");
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(pair)
+    )
+}
+
 fn msp_body() -> ImportBody {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
     let ca = CaKeys::new_root("ca.org1", "Org1", &mut rng).unwrap();
@@ -181,6 +190,24 @@ async fn serve_answers_as_the_issue_demands_and_never_logs_secrets() {
         .await
         .unwrap();
     assert_eq!(token.roles, vec![Role::Reader]);
+    // The token's own route carries it in the path: the log shows the route, not the token.
+    let about = HttpClient::new(RealNet)
+        .send(
+            http::Request::get(format!(
+                "{url}/ak/api/v3/identity/token/{}",
+                token.access_token.expose()
+            ))
+            .header(
+                "authorization",
+                basic(&reader_key.api_key, reader_key.api_secret.expose()),
+            )
+            .body(Bytes::new())
+            .unwrap(),
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap();
+    assert_eq!(about.status(), 200);
     reader.set_credential(Credential::Bearer(token.access_token.clone()));
     let forbidden = reader.import(&msp_body()).await.unwrap_err();
     let ConsoleError::Forbidden(body) = &forbidden else {
@@ -210,6 +237,10 @@ async fn serve_answers_as_the_issue_demands_and_never_logs_secrets() {
         "{output}"
     );
     assert!(output.contains("POST /ak/api/v3/kubernetes/components/fabric-ca 503"));
+    assert!(
+        output.contains("GET /ak/api/v3/identity/token/{id} 200"),
+        "{output}"
+    );
     for secret in [
         manager.api_secret.expose(),
         reader_key.api_secret.expose(),

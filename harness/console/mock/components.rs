@@ -192,13 +192,7 @@ impl MockConsole {
         let mut store = self.lock();
         let nodes = store.components.values().filter(|c| is_node(c)).count();
         if nodes > self.config.limits.max_components {
-            // onboard_component wraps every buildDoc error in a 500.
-            return Err(Box::new(json(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                &serde_json::json!({"statusCode": 500, "msg": [
-                    "total component limit reached. delete a component to make space for this one."
-                ]}),
-            )));
+            return Err(Box::new(super::limit_reached()));
         }
         // A given id is used as it is (4 attempts, then 409); else one is built from the
         // name.
@@ -224,7 +218,7 @@ impl MockConsole {
             record_from_body(component_type, &id, map).map_err(|e| super::refuse(vec![e]))?;
         let location = record.location.clone();
         let record = self.stamp(record, location);
-        store.components.insert(id, record.clone());
+        store.put(record.clone())?;
         Ok(record)
     }
 }
@@ -465,7 +459,7 @@ pub(super) async fn delete_by_tag(State(console): Console, Path(tag): Path<Strin
     }
     let removed: Vec<DeleteComponentResponse> = ids
         .iter()
-        .filter_map(|id| store.components.remove(id))
+        .filter_map(|id| store.take(id))
         .map(deleted)
         .collect();
     json(StatusCode::OK, &serde_json::json!({ "removed": removed }))
@@ -503,7 +497,7 @@ pub(super) async fn get(
 }
 
 pub(super) async fn delete(State(console): Console, Path(id): Path<String>) -> Response {
-    match console.lock().components.remove(&id) {
+    match console.lock().take(&id) {
         Some(removed) => json(StatusCode::OK, &deleted(removed)),
         None => not_found(),
     }
@@ -649,7 +643,9 @@ async fn edit_record(console: &MockConsole, id: &str, body: Value) -> Response {
             other.system_channel_id = record.system_channel_id.clone();
         }
     }
-    store.components.insert(id.to_string(), record.clone());
+    if let Err(refusal) = store.put(record.clone()) {
+        return *refusal;
+    }
     record.message = Some("ok".into());
     json(StatusCode::OK, &record)
 }

@@ -344,7 +344,9 @@ async fn deploy(
         );
         record.tags.push("ibm_saas".into());
         record.tags = super::components::fmt_tags(&record.tags);
-        console.lock().components.insert(id, record.clone());
+        if let Err(refusal) = console.lock().put(record.clone()) {
+            return *refusal;
+        }
         records.push(record);
     }
     if component_type == ComponentType::Orderer {

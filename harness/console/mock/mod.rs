@@ -80,13 +80,54 @@ pub struct MockConsole {
     born_ms: u64,
 }
 
+/// The most the mock keeps of its records in memory (athena keeps them in CouchDB, on
+/// disk); past it, imports and edits get athena's component-limit answer.
+const MAX_STORED_BYTES: usize = 64 << 20;
+
 #[derive(Default)]
 struct Store {
     components: BTreeMap<String, Component>,
+    /// Serialized size of each record, and their sum.
+    sizes: BTreeMap<String, usize>,
+    stored_bytes: usize,
     keys: BTreeMap<String, auth::ApiKey>,
     /// By SHA-256 of the token: the console keeps no token in clear.
     tokens: BTreeMap<[u8; 32], auth::AccessToken>,
     tx_counter: u64,
+}
+
+impl Store {
+    /// Stores (or replaces) a record by its id, unless the store would outgrow
+    /// `MAX_STORED_BYTES`.
+    fn put(&mut self, record: Component) -> Result<(), Refusal> {
+        let size = serde_json::to_vec(&record).map(|b| b.len()).unwrap_or(0);
+        let old = self.sizes.get(&record.id).copied().unwrap_or(0);
+        let total = self.stored_bytes - old + size;
+        if total > MAX_STORED_BYTES {
+            return Err(Box::new(limit_reached()));
+        }
+        self.stored_bytes = total;
+        self.sizes.insert(record.id.clone(), size);
+        self.components.insert(record.id.clone(), record);
+        Ok(())
+    }
+
+    fn take(&mut self, id: &str) -> Option<Component> {
+        let size = self.sizes.remove(id).unwrap_or(0);
+        self.stored_bytes -= size;
+        self.components.remove(id)
+    }
+}
+
+/// component_lib.js: the component cap's answer (500: onboard_component wraps every
+/// buildDoc error so).
+fn limit_reached() -> Response {
+    json(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        &serde_json::json!({"statusCode": 500, "msg": [
+            "total component limit reached. delete a component to make space for this one."
+        ]}),
+    )
 }
 
 impl std::fmt::Debug for MockConsole {
