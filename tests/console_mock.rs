@@ -373,6 +373,19 @@ fn run() -> String {
         assert_eq!(proxied.status(), 200);
         let body: serde_json::Value = serde_json::from_slice(proxied.body())?;
         assert_eq!(body["result"]["CAName"], "tlsca");
+        // When `Authorization` is the CA's, the console's credential rides in
+        // X-Console-Authorization; the CA's is forwarded (cainfo ignores it).
+        let both = HttpClient::new(SimNet)
+            .send(
+                http::Request::get(format!("http://console.us-east:3000/caproxy/{cainfo}"))
+                    .header("x-console-authorization", key.clone().unwrap())
+                    .header("authorization", basic("enroll-id", "enroll-secret"))
+                    .body(bytes::Bytes::new())
+                    .unwrap(),
+                Duration::from_secs(5),
+            )
+            .await?;
+        assert_eq!(both.status(), 200);
         let refused = proxy("http://evil.example:80/cainfo", key.clone()).await?;
         assert_eq!(refused.status(), 400);
         assert_eq!(&refused.body()[..], b"unsafe url. will not send ca request");

@@ -32,7 +32,6 @@ pub use self::deploy::{
     DeployCa, DeployError, DeployOrderer, DeployPeer, Deployer, NO_DEPLOYER_MESSAGE,
 };
 pub use self::limits::Limits;
-pub use self::request::MAX_BODY_BYTES;
 pub use self::status::STATUS_TIMEOUT_MS;
 use super::api::*;
 use super::validate::host_port;

@@ -11,7 +11,7 @@ use serde_json::Value;
 use std::convert::Infallible;
 
 /// app.js `maxSize = '25mb'`, which the `bytes` library reads as 25 × 1024 × 1024.
-pub const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
+const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
 
 /// The request body as athena's handlers see it: the parsed JSON for
 /// `Content-Type: application/json`, else `{}` (body-parser leaves `req.body` empty).
