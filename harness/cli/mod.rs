@@ -105,25 +105,51 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum ConsoleCommand {
     /// Serve a mock console (import-only: no deployer) on a real socket until Ctrl-C
-    #[command(after_help = concat!(
-        "Example:\n",
-        "  hadr console serve --listen 127.0.0.1:3000\n",
-        "  curl http://127.0.0.1:3000/ak/api/v3/healthcheck\n",
-        "  curl -u admin:password -X POST -H 'content-type: application/json' \\\n",
-        "       -d '{\"roles\":[\"reader\",\"writer\",\"manager\"],\"description\":\"ci\"}' \\\n",
-        "       http://127.0.0.1:3000/ak/api/v3/permissions/keys\n\n",
-        "The default password is accepted only to create API keys; every other /ak/ route takes\n",
-        "Basic auth with api_key:api_secret. Kubernetes deploy routes answer 503, as a real\n",
-        "console without its deployer does. Secrets never appear in the output."
-    ))]
-    Serve {
-        /// Address to listen on
-        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:3000")]
-        listen: std::net::SocketAddr,
-        /// The console's initial admin user
-        #[arg(long, value_name = "USER", default_value = "admin")]
-        admin: String,
-    },
+    #[command(after_help = crate::console::serve_help())]
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on, HOST:PORT (a host name is resolved)
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:3000", value_parser = host_port)]
+    pub listen: String,
+    /// The console's initial admin user
+    #[arg(long, value_name = "USER", default_value = "admin")]
+    pub admin: String,
+    /// Non-GET requests per client and minute outside /ak/ (GET: 16x); athena's max_req_per_min
+    #[arg(long, value_name = "N", default_value_t = crate::console::mock::Limits::ATHENA.max_req_per_min)]
+    pub max_req_per_min: u32,
+    /// Non-GET /ak/ requests per client and minute (GET: 4x); athena's max_req_per_min_ak
+    #[arg(long, value_name = "N", default_value_t = crate::console::mock::Limits::ATHENA.max_req_per_min_ak)]
+    pub max_req_per_min_ak: u32,
+    /// Authentication failures within 2 minutes that lock a client out (402)
+    #[arg(long, value_name = "N", default_value_t = crate::console::mock::Limits::ATHENA.lockout_limit)]
+    pub lockout_limit: u32,
+    /// CAs, peers and orderers stored before imports are refused
+    #[arg(long, value_name = "N", default_value_t = crate::console::mock::Limits::ATHENA.max_components)]
+    pub max_components: usize,
+    /// Seconds a connection may take to send a request head (idle keep-alive included)
+    #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_timeout: u64,
+    /// Seconds a read or write may make no progress before the connection is dropped
+    #[arg(long, value_name = "SECS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..))]
+    pub socket_timeout: u64,
+}
+
+/// `HOST:PORT` with a port number; the host is resolved when binding.
+fn host_port(text: &str) -> Result<String, String> {
+    let (host, port) = text
+        .rsplit_once(':')
+        .ok_or_else(|| format!("`{text}` is not HOST:PORT (for example 127.0.0.1:3000)"))?;
+    port.parse::<u16>()
+        .map_err(|_| format!("`{port}` is not a port number (0 to 65535)"))?;
+    if host.is_empty() {
+        return Err(format!(
+            "`{text}` has no host (for example 127.0.0.1:{port})"
+        ));
+    }
+    Ok(text.to_string())
 }
 
 #[derive(Debug, clap::Args)]
@@ -206,7 +232,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::Validate { scenarios } => validate(&scenarios),
         Command::Procedure(ProcedureCommand::Show { scenario }) => show(scenario.as_deref()),
         Command::Procedure(ProcedureCommand::Check { docs }) => check_docs(&docs),
-        Command::Console(ConsoleCommand::Serve { listen, admin }) => serve_console(listen, admin),
+        Command::Console(ConsoleCommand::Serve(args)) => serve_console(&args),
     }
 }
 
@@ -325,9 +351,19 @@ fn run_scenarios(args: &RunArgs) -> Exit {
     exit
 }
 
-fn serve_console(listen: std::net::SocketAddr, admin: String) -> Exit {
-    let mut options = crate::console::ServeOptions::new(listen);
-    options.initial_admin = admin;
+fn serve_console(args: &ServeArgs) -> Exit {
+    let mut options = crate::console::ServeOptions::new(&args.listen);
+    options.initial_admin = args.admin.clone();
+    options.limits = crate::console::mock::Limits {
+        max_req_per_min: args.max_req_per_min,
+        max_req_per_min_ak: args.max_req_per_min_ak,
+        lockout_limit: args.lockout_limit,
+        max_components: args.max_components,
+    };
+    options.server = crate::net::server::ServerOptions {
+        header_timeout: std::time::Duration::from_secs(args.header_timeout),
+        io_timeout: std::time::Duration::from_secs(args.socket_timeout),
+    };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -338,15 +374,16 @@ fn serve_console(listen: std::net::SocketAddr, admin: String) -> Exit {
             return Exit::SubstrateUnavailable;
         }
     };
-    let log: crate::console::LogSink =
-        std::sync::Arc::new(std::sync::Mutex::new(std::io::stdout()));
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    match runtime.block_on(crate::console::serve(options, shutdown, log)) {
+    match runtime.block_on(crate::console::serve(options, shutdown, std::io::stdout())) {
         Ok(()) => Exit::Ok,
         Err(error) => {
-            err!("hadr console serve: cannot serve on {listen}: {error}");
+            err!(
+                "hadr console serve: cannot serve on {}: {error}",
+                args.listen
+            );
             Exit::InvalidInput
         }
     }

@@ -144,9 +144,21 @@ pub struct Component {
     pub timestamp: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub edited_timestamp: Option<u64>,
+    /// Declared by imports (ImportCaBody, ImportPeerBody, ImportOrdererBody) for records
+    /// moved from another console; stored and answered as given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub migrated_from: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub console_type: Option<String>,
     /// "ok" in edit answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// Every other field: athena stores each key a record was imported or edited with
+    /// (`preferred_url`, an MSP's own keys, ...) and answers it back.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, serde_json::Value>,
 }
 
 impl Component {
@@ -181,7 +193,11 @@ impl Component {
             scheme_version: None,
             timestamp: None,
             edited_timestamp: None,
+            migrated_from: None,
+            cluster_type: None,
+            console_type: None,
             message: None,
+            extra: BTreeMap::new(),
         }
     }
 }
@@ -301,6 +317,20 @@ pub struct ImportCaBody {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<String>>,
     pub msp: ImportCaMsp,
+    #[serde(flatten)]
+    pub migration: Migration,
+}
+
+/// Where an imported record came from (`migrated_from`, `cluster_type`, `console_type`:
+/// declared by the CA, peer and orderer imports, refused by their edits).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Migration {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub migrated_from: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub console_type: Option<String>,
 }
 
 /// `msp.tlsca` of a peer or orderer: root certificates required.
@@ -334,6 +364,8 @@ pub struct ImportNodeBody {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<String>>,
     pub msp: ImportNodeMsp,
+    #[serde(flatten)]
+    pub migration: Migration,
 }
 
 /// `POST /components/fabric-peer` (ImportPeerBody).
@@ -616,8 +648,15 @@ pub struct CreateTokenBody {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreateTokenResponse {
     pub access_token: Secret,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
     pub token_type: String,
     pub expires_in: u64,
+    /// Unix ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiration: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
     pub roles: Vec<Role>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,

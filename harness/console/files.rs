@@ -277,6 +277,7 @@ impl NodeFile {
                         },
                         component: TlsCertField { tls_cert },
                     },
+                    migration: Default::default(),
                 }))
             }
             ComponentType::Peer | ComponentType::Orderer => {
@@ -315,6 +316,7 @@ impl NodeFile {
                     location,
                     tags: None,
                     msp: node_msp,
+                    migration: Default::default(),
                 };
                 if self.component_type == ComponentType::Peer {
                     Ok(ImportBody::Peer(ImportPeerBody {

@@ -5,6 +5,7 @@
 
 pub mod frame;
 pub mod http;
+pub mod server;
 
 use std::future::Future;
 use std::io;
