@@ -84,6 +84,7 @@ pub fn three_region_scenario() -> Scenario {
                 })
                 .collect(),
             ordering_service: OrderingService {
+                first_leader: Default::default(),
                 msp_id: "OrdererMSP".to_string(),
                 nodes: vec!["us-east".to_string(); 3],
             },

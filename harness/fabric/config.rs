@@ -175,6 +175,9 @@ pub struct OrderingConfig {
     pub heartbeat_tick: u32,
     /// Orderer.EtcdRaft.Options.MaxInflightBlocks
     pub max_inflight_blocks: u32,
+    /// General.Cluster.RPCTimeout (orderer.yaml): how long a follower waits for its forward
+    /// of a broadcast to the leader to be sent.
+    pub rpc_timeout: Duration,
 }
 
 const fn ms(n: u64) -> Duration {
@@ -253,6 +256,9 @@ impl Default for FabricConfig {
                 election_tick: 10,
                 heartbeat_tick: 1,
                 max_inflight_blocks: 5,
+                // F orderer/common/localconfig/config.go: the code default; orderer.yaml
+                // leaves it unset.
+                rpc_timeout: s(7),
             },
         }
     }
@@ -362,6 +368,7 @@ keys! {
     "Orderer.EtcdRaft.Options.ElectionTick" => Count, ordering.election_tick;
     "Orderer.EtcdRaft.Options.HeartbeatTick" => Count, ordering.heartbeat_tick;
     "Orderer.EtcdRaft.Options.MaxInflightBlocks" => Count, ordering.max_inflight_blocks;
+    "General.Cluster.RPCTimeout" => Duration, ordering.rpc_timeout;
 }
 
 /// The kind of value `key` takes, or None for a key hadr does not know.
@@ -663,7 +670,11 @@ mod tests {
         // hadr's peers are deployed as IBP deploys them: an external endpoint, no bootstrap
         // list (the sample has an empty endpoint and bootstrap 127.0.0.1:7051).
         let deployed_as_ibp = ["peer.gossip.externalEndpoint", "peer.gossip.bootstrap"];
-        for (key, kind) in KEYS.iter().filter(|(k, _)| !deployed_as_ibp.contains(k)) {
+        // orderer.yaml leaves General.Cluster.RPCTimeout to the code default (7s, F
+        // orderer/common/localconfig/config.go).
+        let unset_in_samples = ["General.Cluster.RPCTimeout"];
+        let skipped = |k: &str| deployed_as_ibp.contains(&k) || unset_in_samples.contains(&k);
+        for (key, kind) in KEYS.iter().filter(|(k, _)| !skipped(k)) {
             let (file, name) = if key.starts_with("peer.") {
                 (&core, "core.yaml")
             } else {

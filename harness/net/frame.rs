@@ -17,7 +17,7 @@ use std::marker::PhantomData;
 use std::rc::Rc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 /// Largest frame accepted: Fabric's default maxRecvMsgSize (100 MiB).
 pub const MAX_FRAME_BYTES: usize = 100 * 1024 * 1024;
@@ -54,6 +54,8 @@ pub struct Connection<M> {
 
 enum Outgoing {
     Frame(u8, Bytes),
+    /// A message whose sender wants to know when it was written to the socket.
+    Reported(Bytes, oneshot::Sender<()>),
     Close,
 }
 
@@ -75,6 +77,19 @@ impl<M: Serialize> Connection<M> {
                 .outbox
                 .send(Outgoing::Frame(KIND_MESSAGE, bytes))
                 .is_ok()
+    }
+
+    /// Queues `message` and returns a receiver that completes once the message was written
+    /// to the socket (grpc-go's SendMsg returning), or fails when the connection closes
+    /// first: a write blocked by a full send buffer is not reported.
+    pub fn send_reported(&self, message: &M) -> oneshot::Receiver<()> {
+        let (report, reported) = oneshot::channel();
+        if self.open.get() {
+            let _ = self
+                .outbox
+                .send(Outgoing::Reported(encode_message(message), report));
+        }
+        reported
     }
 
     pub fn close(&self) {
@@ -203,6 +218,12 @@ pub fn spawn<M: DeserializeOwned + 'static>(
                     if let Err(e) = write_frame(&mut writer, kind, &bytes).await {
                         break format!("write failed: {e}");
                     }
+                }
+                Some(Outgoing::Reported(bytes, report)) => {
+                    if let Err(e) = write_frame(&mut writer, KIND_MESSAGE, &bytes).await {
+                        break format!("write failed: {e}");
+                    }
+                    let _ = report.send(());
                 }
                 Some(Outgoing::Close) | None => break "closed".to_string(),
             }

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 /// What the main loop receives from its connections.
 pub struct LinkEvents<K> {
@@ -166,6 +166,15 @@ impl<K: Ord + Clone + 'static> Links<K> {
 
     pub fn send_to(&self, key: &K, message: &Wire) -> bool {
         self.id_of(key).is_some_and(|id| self.send(id, message))
+    }
+
+    /// Sends on `key`'s open connection with a report of the write (frame.rs
+    /// `send_reported`); None without an open connection.
+    pub fn send_reported_to(&self, key: &K, message: &Wire) -> Option<oneshot::Receiver<()>> {
+        let (connection, _) = self.connections.get(&self.id_of(key)?)?;
+        connection
+            .is_open()
+            .then(|| connection.send_reported(message))
     }
 
     /// Forgets a connection that reported its close; returns its key.

@@ -44,6 +44,8 @@ pub struct OrdererProgram {
     pub keepalive: Keepalive,
     /// Seeds the node's randomness; a restart draws a new stream from it.
     pub seed: u64,
+    /// The consenter that campaigns first on a new channel.
+    pub first_campaigner: u64,
     pub disk: OrdererDisk,
     pub clock: Clock,
 }
@@ -72,6 +74,8 @@ struct Orderer {
     queued: BTreeMap<BroadcastTicket, Pending>,
     encoded_blocks: BTreeMap<u64, Bytes>,
     metrics: OpsMetrics,
+    /// Where forwards to the leader report how they went.
+    forwarded: mpsc::UnboundedSender<(BroadcastTicket, Result<(), String>)>,
 }
 
 enum Pending {
@@ -98,6 +102,7 @@ pub async fn run(program: OrdererProgram, net: Arc<dyn Net>, restarts: u64) -> i
         program.disk.clone(),
         rng,
         clock.now(),
+        program.first_campaigner,
     )
     .map_err(|e| io::Error::other(e.to_string()))?;
     let (links, events) = Links::new(net.clone(), move |_| program.keepalive);
@@ -114,6 +119,7 @@ pub async fn run(program: OrdererProgram, net: Arc<dyn Net>, restarts: u64) -> i
         },
     )
     .await?;
+    let (forwarded, forward_reports) = mpsc::unbounded_channel();
     let mut orderer = Orderer {
         program,
         node,
@@ -122,10 +128,11 @@ pub async fn run(program: OrdererProgram, net: Arc<dyn Net>, restarts: u64) -> i
         queued: BTreeMap::new(),
         encoded_blocks: BTreeMap::new(),
         metrics: OpsMetrics::default(),
+        forwarded,
     };
     orderer.connect_consenters();
     orderer.drain();
-    orderer.run(events, call_inbox).await
+    orderer.run(events, call_inbox, forward_reports).await
 }
 
 impl Orderer {
@@ -133,6 +140,7 @@ impl Orderer {
         &mut self,
         mut events: LinkEvents<Peer>,
         mut calls: mpsc::UnboundedReceiver<NodeCall>,
+        mut forward_reports: mpsc::UnboundedReceiver<(BroadcastTicket, Result<(), String>)>,
     ) -> io::Result<()> {
         let clock = self.program.clock;
         loop {
@@ -152,6 +160,13 @@ impl Orderer {
                     self.links.adopt(stream, address, None);
                 }
                 Some(call) = calls.recv() => self.call(call),
+                Some((ticket, result)) = forward_reports.recv() => {
+                    let response = match result {
+                        Ok(()) => BroadcastResponse { status: Status::Success, info: String::new() },
+                        Err(info) => BroadcastResponse { status: Status::ServiceUnavailable, info },
+                    };
+                    self.answer(ticket, response);
+                }
                 _ = tokio::time::sleep(wait) => self.node.handle_timeout(clock.now()),
             }
             self.drain();
@@ -389,34 +404,15 @@ impl Orderer {
                     {
                         let now = self.program.clock.now();
                         self.node.report_unreachable(now, to);
-                        if let Some(consenter) = self
-                            .node
-                            .channel_config()
-                            .orderer
-                            .consenters
-                            .get(to as usize - 1)
-                            .cloned()
-                        {
-                            self.links.dial(
-                                Peer::ConsenterOut(to),
-                                &consenter.endpoint.host,
-                                consenter.endpoint.port,
-                                DIAL_TIMEOUT,
-                            );
-                        }
+                        self.redial(to);
                     }
                 }
-                Output::BroadcastResponse { ticket, response } => match self.queued.remove(&ticket)
-                {
-                    Some(Pending::Framed(connection, id)) => {
-                        self.links
-                            .send(connection, &Wire::BroadcastReply { id, response });
-                    }
-                    Some(Pending::GrpcWeb(reply)) => {
-                        let _ = reply.send(response);
-                    }
-                    None => {}
-                },
+                Output::Forward {
+                    to,
+                    message,
+                    ticket,
+                } => self.forward(to, message, ticket),
+                Output::BroadcastResponse { ticket, response } => self.answer(ticket, response),
                 Output::BlockWritten { .. } | Output::RaftStateChanged { .. } => {
                     poll_streams = true
                 }
@@ -427,6 +423,85 @@ impl Orderer {
             for connection in waiting {
                 self.serve_stream(connection);
             }
+        }
+    }
+}
+
+impl Orderer {
+    /// Answers a queued broadcast. After a failure the broadcast stream is closed, as
+    /// broadcast.go's Handle returns after the first non-SUCCESS response.
+    fn answer(&mut self, ticket: BroadcastTicket, response: BroadcastResponse) {
+        match self.queued.remove(&ticket) {
+            Some(Pending::Framed(connection, id)) => {
+                let failed = response.status != Status::Success;
+                self.links
+                    .send(connection, &Wire::BroadcastReply { id, response });
+                if failed {
+                    self.links.close_id(connection);
+                }
+            }
+            Some(Pending::GrpcWeb(reply)) => {
+                let _ = reply.send(response);
+            }
+            None => {}
+        }
+    }
+
+    /// chain.go forwardToLeader: SUCCESS once the envelope is written to the stream to the
+    /// leader (the leader never acknowledges it), SERVICE_UNAVAILABLE when that does not
+    /// happen within General.Cluster.RPCTimeout (no stream, a stream stuck on a full send
+    /// buffer) or the stream breaks first.
+    fn forward(
+        &mut self,
+        to: u64,
+        message: crate::fabric::orderer::ClusterMessage,
+        ticket: BroadcastTicket,
+    ) {
+        let timeout = self.program.ordering.rpc_timeout;
+        let reported = self
+            .links
+            .send_reported_to(&Peer::ConsenterOut(to), &Wire::Cluster(message));
+        if reported.is_none() {
+            self.redial(to);
+        }
+        let forwarded = self.forwarded.clone();
+        tokio::task::spawn_local(async move {
+            let result = match reported {
+                Some(reported) => match tokio::time::timeout(timeout, reported).await {
+                    Ok(Ok(())) => Ok(()),
+                    Ok(Err(_)) => Err("EOF".to_string()),
+                    Err(_) => Err(format!(
+                        "timed out ({timeout:?}) waiting on forwarding to {to}"
+                    )),
+                },
+                // cluster/rpc.go: no stream, no report; the follower waits out its timer.
+                None => {
+                    tokio::time::sleep(timeout).await;
+                    Err(format!(
+                        "timed out ({timeout:?}) waiting on forwarding to {to}"
+                    ))
+                }
+            };
+            let _ = forwarded.send((ticket, result));
+        });
+    }
+
+    /// Dials consenter `to` again (after a failed send).
+    fn redial(&mut self, to: u64) {
+        let consenter = self
+            .node
+            .channel_config()
+            .orderer
+            .consenters
+            .get(to as usize - 1)
+            .cloned();
+        if let Some(consenter) = consenter {
+            self.links.dial(
+                Peer::ConsenterOut(to),
+                &consenter.endpoint.host,
+                consenter.endpoint.port,
+                DIAL_TIMEOUT,
+            );
         }
     }
 }

@@ -13,6 +13,7 @@ use crate::console::peer_admin::{GrpcWebPeerAdmin, PeerAdmin};
 use crate::fabric::crypto::SigningIdentity;
 use crate::fabric::invocation::Invocation;
 use crate::fabric::lifecycle::ChaincodeDefinition;
+use crate::fabric::orderer::node::campaigner_by_channel_name;
 use crate::fabric::orderer::OrdererDisk;
 use crate::fabric::peer_state::PeerState;
 use crate::fabric::txbuild::signed_proposal;
@@ -21,6 +22,7 @@ use crate::net::http::HttpClient;
 use crate::node::orderer::OrdererProgram;
 use crate::node::peer::PeerProgram;
 use crate::node::Launch;
+use crate::scenario::model::FirstLeader;
 use crate::scenario::model::Scenario;
 use rand::RngCore;
 use rand_chacha::ChaCha8Rng;
@@ -115,6 +117,13 @@ pub async fn launch_ordering_service(
     rng: &mut ChaCha8Rng,
 ) -> Vec<Component> {
     let fabric = &scenario.topology.fabric;
+    let cluster_size = material.ordering.nodes.len() as u64;
+    let first_campaigner = match scenario.topology.ordering_service.first_leader {
+        FirstLeader::Seeded => 1 + rng.next_u64() % cluster_size.max(1),
+        FirstLeader::ChannelName => {
+            campaigner_by_channel_name(&scenario.topology.channel.name, cluster_size)
+        }
+    };
     let mut orderers = Vec::new();
     for (index, (name, identity)) in material.ordering.nodes.iter().enumerate() {
         let program = OrdererProgram {
@@ -124,6 +133,7 @@ pub async fn launch_ordering_service(
             ordering: fabric.ordering.clone(),
             keepalive: fabric.keepalive.client(),
             seed: rng.next_u64(),
+            first_campaigner,
             disk: OrdererDisk::new(material.genesis.clone()),
             clock: world.clock(),
         };

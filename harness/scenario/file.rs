@@ -4,7 +4,7 @@
 //! which turns these types into the model.
 
 use super::latency::LatencySpec;
-use super::model::{AnchorPeers, Limit, OutageMode, Runbook};
+use super::model::{AnchorPeers, FirstLeader, Limit, OutageMode, Runbook};
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_saphyr::Spanned;
@@ -54,6 +54,7 @@ pub struct OrderingServiceFile {
     pub nodes: Spanned<Vec<Spanned<String>>>,
     pub batch_timeout: Option<Spanned<String>>,
     pub max_message_count: Option<Spanned<i64>>,
+    pub first_leader: Option<FirstLeader>,
 }
 
 #[derive(Debug, Deserialize)]

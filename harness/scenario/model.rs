@@ -54,6 +54,21 @@ pub struct OrderingService {
     pub msp_id: String,
     /// One ordering node per entry, in the named region.
     pub nodes: Vec<String>,
+    /// Which node leads first.
+    pub first_leader: FirstLeader,
+}
+
+/// Which ordering node campaigns first when the channel starts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FirstLeader {
+    /// Drawn from the scenario's seed: in a network that has run for a while the leader is
+    /// wherever restarts and elections left it, so placement varies with the seed.
+    #[default]
+    Seeded,
+    /// Fabric's rule for a brand-new channel: sha256(channel name) % nodes + 1
+    /// (F orderer/consensus/etcdraft/node.go).
+    ChannelName,
 }
 
 #[derive(Clone, Debug, Serialize)]

@@ -75,6 +75,14 @@ pub enum BroadcastOutcome {
 pub enum Output {
     /// Send to consenter `to` over the cluster connection.
     Send { to: u64, message: ClusterMessage },
+    /// Forward a client's broadcast to the leader `to` (chain.go forwardToLeader): the shell
+    /// answers `ticket` with SUCCESS once the send is reported (written to the stream), or
+    /// SERVICE_UNAVAILABLE when it is not within General.Cluster.RPCTimeout.
+    Forward {
+        to: u64,
+        message: ClusterMessage,
+        ticket: BroadcastTicket,
+    },
     /// Block `number` was appended to this node's block store: deliver streams waiting for
     /// it must poll again.
     BlockWritten { number: u64 },
@@ -190,7 +198,10 @@ impl<S: ChannelSupport> OrdererNode<S> {
     /// Starts (or, when `disk` holds Raft state, restarts) consenter `node_id` of the
     /// channel. Consenter IDs are 1..=n in the order of the channel config's consenters, as
     /// etcdraft assigns ConsenterIds. `options` gives the etcdraft options and the byte
-    /// limits; BatchTimeout and MaxMessageCount come from the channel config.
+    /// limits; BatchTimeout and MaxMessageCount come from the channel config. On a new
+    /// channel consenter `first_campaigner` campaigns first (Fabric picks it from the
+    /// channel name, [`campaigner_by_channel_name`]; a network that has run for a while has
+    /// its leader wherever restarts left it, which a runner models by choosing it).
     pub fn new(
         node_id: u64,
         options: OrderingConfig,
@@ -198,6 +209,7 @@ impl<S: ChannelSupport> OrdererNode<S> {
         disk: OrdererDisk,
         mut rng: ChaCha8Rng,
         now: Duration,
+        first_campaigner: u64,
     ) -> Result<OrdererNode<S>, OrdererError> {
         let last_config = disk.last_config();
         let config_block = disk
@@ -249,11 +261,10 @@ impl<S: ChannelSupport> OrdererNode<S> {
         let first_tick = Duration::from_micros(
             rng.random_range(1..=options.tick_interval.as_micros().max(1) as u64),
         );
-        // node.go start(): on a new channel one node, picked from the channel name,
-        // campaigns every 2 x HeartbeatTick until a leader exists.
-        let campaign_in_ticks =
-            (fresh && !join && node_id == campaigner(support.channel_id(), cluster_size))
-                .then(|| campaign_period_ticks(&options));
+        // node.go start(): on a new channel one node campaigns every 2 x HeartbeatTick
+        // until a leader exists.
+        let campaign_in_ticks = (fresh && !join && node_id == first_campaigner)
+            .then(|| campaign_period_ticks(&options));
         let mut node = OrdererNode {
             id: node_id,
             support,
@@ -509,13 +520,27 @@ impl<S: ChannelSupport> OrdererNode<S> {
         }
         if leader == self.id {
             self.order(now, request);
-        } else {
-            self.outputs.push_back(Output::Send {
-                to: leader,
-                message: ClusterMessage::Submit(request),
-            });
+            return SubmitResult::Accepted;
         }
-        SubmitResult::Accepted
+        let message = ClusterMessage::Submit(request);
+        match ticket {
+            Some(ticket) => {
+                self.outputs.push_back(Output::Forward {
+                    to: leader,
+                    message,
+                    ticket,
+                });
+                SubmitResult::Queued
+            }
+            // A resubmitted request's client was answered already.
+            None => {
+                self.outputs.push_back(Output::Send {
+                    to: leader,
+                    message,
+                });
+                SubmitResult::Accepted
+            }
+        }
     }
 
     /// chain.go ordered() and what the run loop does with its result. Failures are logged
@@ -997,9 +1022,9 @@ fn is_config_batch(batch: &[Envelope]) -> bool {
     batch.len() == 1 && header_type(&batch[0]) == Some(HeaderType::Config)
 }
 
-/// The node that campaigns first on a new channel: hash(channel) % cluster size + 1
+/// The node Fabric lets campaign first on a new channel: hash(channel) % cluster size + 1
 /// (node.go start(): sha256 of the channel name, varint-decoded from byte 24).
-fn campaigner(channel_id: &str, cluster_size: u64) -> u64 {
+pub fn campaigner_by_channel_name(channel_id: &str, cluster_size: u64) -> u64 {
     let digest = sha256(channel_id.as_bytes());
     decode_varint(&digest[24..]) % cluster_size + 1
 }
@@ -1036,10 +1061,10 @@ mod tests {
     #[test]
     fn the_first_campaigner_is_one_of_the_consenters_and_depends_on_the_channel() {
         let picks: BTreeSet<u64> = (0..20)
-            .map(|i| campaigner(&format!("channel{i}"), 3))
+            .map(|i| campaigner_by_channel_name(&format!("channel{i}"), 3))
             .collect();
         assert!(picks.iter().all(|id| (1..=3).contains(id)));
         assert!(picks.len() > 1);
-        assert_eq!(campaigner("anything", 1), 1);
+        assert_eq!(campaigner_by_channel_name("anything", 1), 1);
     }
 }

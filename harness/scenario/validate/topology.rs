@@ -249,6 +249,7 @@ impl Checker<'_> {
         }
         ok.then(|| OrderingService {
             msp_id,
+            first_leader: service.first_leader.unwrap_or_default(),
             nodes: service
                 .nodes
                 .value

@@ -453,6 +453,7 @@ mod tests {
                 },
             ],
             ordering_service: OrderingService {
+                first_leader: Default::default(),
                 msp_id: "OrdererMSP".into(),
                 nodes: vec![],
             },

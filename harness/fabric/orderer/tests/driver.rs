@@ -5,6 +5,8 @@
 use super::support::fixture;
 use crate::fabric::config::{FabricConfig, OrderingConfig};
 use crate::fabric::configtx::ChannelBundle;
+use crate::fabric::deliver_wire::Status;
+use crate::fabric::orderer::node::campaigner_by_channel_name;
 use crate::fabric::orderer::{
     BroadcastOutcome, BroadcastResponse, BroadcastTicket, ClusterMessage, ConsenterSupport,
     OrdererDisk, OrdererNode, Output,
@@ -123,6 +125,10 @@ impl Cluster {
             self.disks[&id].clone(),
             rng,
             self.now,
+            campaigner_by_channel_name(
+                &self.genesis_config.channel_id,
+                self.genesis_config.orderer.consenters.len() as u64,
+            ),
         )
         .expect("node starts");
         self.nodes.insert(id, node);
@@ -152,11 +158,18 @@ impl Cluster {
         self.cut.clear();
     }
 
+    /// A broadcast to node `id`; a forward to the leader is answered at once (see drain).
     pub fn broadcast(&mut self, id: u64, envelope: Envelope) -> BroadcastOutcome {
         let now = self.now;
         let outcome = self.node_mut(id).broadcast(now, envelope);
         self.drain(id);
-        outcome
+        match outcome {
+            BroadcastOutcome::Queued(ticket) => match self.responses.remove(&(id, ticket)) {
+                Some(response) => BroadcastOutcome::Done(response),
+                None => BroadcastOutcome::Queued(ticket),
+            },
+            done => done,
+        }
     }
 
     /// The nodes that believe they lead.
@@ -242,6 +255,28 @@ impl Cluster {
         while let Some(output) = self.nodes.get_mut(&id).and_then(|node| node.poll_output()) {
             match output {
                 Output::Send { to, message } => self.send(id, to, message),
+                // The shell's part (node/orderer.rs): SUCCESS once the forward is sent, not
+                // when the leader cannot be reached. Time is not modelled here.
+                Output::Forward {
+                    to,
+                    message,
+                    ticket,
+                } => {
+                    let reachable = !self.cut.contains(&(id, to)) && self.nodes.contains_key(&to);
+                    self.send(id, to, message);
+                    let response = if reachable {
+                        BroadcastResponse {
+                            status: Status::Success,
+                            info: String::new(),
+                        }
+                    } else {
+                        BroadcastResponse {
+                            status: Status::ServiceUnavailable,
+                            info: format!("timed out waiting on forwarding to {to}"),
+                        }
+                    };
+                    self.responses.insert((id, ticket), response);
+                }
                 Output::BlockWritten { number } => self.written.push((self.now, id, number)),
                 Output::BroadcastResponse { ticket, response } => {
                     self.responses.insert((id, ticket), response);
