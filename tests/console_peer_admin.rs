@@ -182,6 +182,7 @@ fn the_console_joins_installs_defines_and_sets_anchor_peers_over_grpc_web() {
             name: CHAINCODE.into(),
             version: "2.0".into(),
             sequence: 2,
+            endorsement_policy: Default::default(),
         };
         admin
             .approve_chaincode(&peer0, &orderer, CHANNEL_ID, &definition, &admins[0])

@@ -94,6 +94,7 @@ pub fn three_region_scenario() -> Scenario {
                 chaincode: Chaincode {
                     name: "assets".to_string(),
                     version: "1.0".to_string(),
+                    endorsement_policy: Default::default(),
                 },
             },
             fabric: FabricConfig::default(),

@@ -665,6 +665,7 @@ mod tests {
             name: CHAINCODE.into(),
             version: "2.0".into(),
             sequence: 2,
+            endorsement_policy: Default::default(),
         };
         let approve = Invocation::ApproveChaincodeDefinitionForMyOrg(next.clone());
         for signer in [Signer::Client(0), Signer::Admin(1)] {

@@ -7,6 +7,7 @@
 //! core/scc/qscc/query.go, core/chaincode/lifecycle/scc.go). Binary arguments (the genesis
 //! block of JoinChain) travel base64-encoded because hadr's arguments are strings.
 
+use super::endorsement_policy::EndorsementPolicy;
 use super::lifecycle::ChaincodeDefinition;
 use super::types::{decode, encode, Block};
 use base64::Engine;
@@ -231,12 +232,19 @@ fn definition_args(definition: &ChaincodeDefinition) -> Vec<String> {
         definition.name.clone(),
         definition.version.clone(),
         definition.sequence.to_string(),
+        definition.endorsement_policy.to_string(),
     ]
 }
 
 fn parse_definition(args: &[String]) -> Result<ChaincodeDefinition, String> {
-    let [name, version, sequence] = args else {
-        return Err("expected name, version and sequence".into());
+    let (name, version, sequence, policy) = match args {
+        [name, version, sequence] => (name, version, sequence, None),
+        [name, version, sequence, policy] => (name, version, sequence, Some(policy)),
+        _ => return Err("expected name, version, sequence and an optional policy".into()),
+    };
+    let endorsement_policy = match policy {
+        None => EndorsementPolicy::default(),
+        Some(text) => EndorsementPolicy::try_from(text.clone())?,
     };
     Ok(ChaincodeDefinition {
         name: name.clone(),
@@ -244,6 +252,7 @@ fn parse_definition(args: &[String]) -> Result<ChaincodeDefinition, String> {
         sequence: sequence
             .parse()
             .map_err(|_| format!("sequence {sequence} is not a number"))?,
+        endorsement_policy,
     })
 }
 
@@ -258,6 +267,8 @@ mod tests {
             name: "assets".into(),
             version: "1.0".into(),
             sequence: 1,
+            endorsement_policy: EndorsementPolicy::parse("OR('Org1MSP.peer', 'Org2MSP.peer')")
+                .unwrap(),
         };
         let block = Block {
             header: BlockHeader {

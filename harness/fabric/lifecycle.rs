@@ -23,6 +23,7 @@
 //! endorser also refuses a commit that fewer than a majority approved, what
 //! CheckCommitReadiness would show, so a doomed commit fails at endorsement.
 
+use super::endorsement_policy::EndorsementPolicy;
 use super::policy::{majority, EndorsementRequirement};
 use super::state::{TxSimulator, WorldState};
 use super::types::{decode, encode};
@@ -34,6 +35,9 @@ pub struct ChaincodeDefinition {
     pub name: String,
     pub version: String,
     pub sequence: u64,
+    /// Its endorsement policy (the channel's MAJORITY Endorsement unless the definition
+    /// names one, as `peer lifecycle chaincode approveformyorg --signature-policy` does).
+    pub endorsement_policy: EndorsementPolicy,
 }
 
 const DEFINITION_PREFIX: &str = "namespaces/";
@@ -160,6 +164,7 @@ mod tests {
             name: "assets".into(),
             version: "1.0".into(),
             sequence,
+            endorsement_policy: EndorsementPolicy::default(),
         }
     }
 

@@ -10,6 +10,7 @@ pub mod configtx;
 pub mod crypto;
 pub mod cryptogen;
 pub mod deliver_wire;
+pub mod endorsement_policy;
 pub mod endorser;
 pub mod gossip;
 pub mod grpcweb;

@@ -20,7 +20,8 @@
 //! a signature that does not verify or an identity that does not validate is dropped and the
 //! rest is evaluated; the error then lists what was dropped and why.
 
-use super::crypto::SerializedIdentity;
+use super::crypto::{NodeOu, SerializedIdentity};
+use super::endorsement_policy::{Role, Signer};
 use super::msp::{Identity, MspError, MspManager};
 use super::types::{ConfigSignature, Endorsement};
 use std::collections::BTreeSet;
@@ -129,8 +130,30 @@ pub enum EndorsementRequirement {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct EndorsementTally {
     pub endorsed_by: BTreeSet<String>,
+    /// The valid endorsing identities, for a signature policy.
+    pub signers: Vec<Signer>,
     /// Why each dropped endorsement was dropped.
     pub rejected: Vec<String>,
+}
+
+/// `identity` as an endorsement policy sees it: its MSP, roles and certificate.
+pub fn signer(identity: &Identity) -> Signer {
+    let mut roles = BTreeSet::from([Role::Member]);
+    match identity.role {
+        Some(NodeOu::Peer) => roles.insert(Role::Peer),
+        Some(NodeOu::Client) => roles.insert(Role::Client),
+        Some(NodeOu::Admin) => roles.insert(Role::Admin),
+        Some(NodeOu::Orderer) => roles.insert(Role::Orderer),
+        None => false,
+    };
+    if identity.is_admin {
+        roles.insert(Role::Admin);
+    }
+    Signer {
+        msp_id: identity.msp_id.clone(),
+        roles,
+        id: identity.certificate.der.clone(),
+    }
 }
 
 impl EndorsementTally {
@@ -157,6 +180,7 @@ impl EndorsementTally {
             match msps.verify(endorser, &message, &endorsement.signature) {
                 Ok(identity) if identity.is_peer() => {
                     tally.endorsed_by.insert(identity.msp_id.clone());
+                    tally.signers.push(signer(&identity));
                 }
                 Ok(identity) => tally.rejected.push(format!(
                     "{} ({}) is not a peer",

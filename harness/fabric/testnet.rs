@@ -182,6 +182,7 @@ impl TestNetwork {
             name: CHAINCODE.into(),
             version: CHAINCODE_VERSION.into(),
             sequence: 1,
+            endorsement_policy: Default::default(),
         };
         let approvals = (0..self.orgs.len())
             .map(|org| {

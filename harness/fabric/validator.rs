@@ -147,13 +147,6 @@ fn validate_endorser_transaction(
     if (committed.tx_id_exists)(&header.tx_id) {
         return invalid(ValidationCode::DuplicateTxid);
     }
-    let requirements: BTreeSet<EndorsementRequirement> = if response.chaincode == LIFECYCLE {
-        endorsement_requirements(response.results.writes.iter().map(|(key, _)| key.as_str()))
-    } else if committed_definition(committed.state, &response.chaincode).is_some() {
-        BTreeSet::from([EndorsementRequirement::Majority])
-    } else {
-        return invalid(ValidationCode::InvalidChaincode);
-    };
     let tally = EndorsementTally::count(
         bundle.msps(),
         |msp_id| bundle.is_application_org(msp_id),
@@ -161,10 +154,22 @@ fn validate_endorser_transaction(
         &transaction.endorsements,
     );
     let organizations = bundle.application_org_count();
-    if requirements
-        .iter()
-        .any(|requirement| tally.check(requirement, organizations).is_err())
-    {
+    let satisfied = if response.chaincode == LIFECYCLE {
+        let requirements: BTreeSet<EndorsementRequirement> =
+            endorsement_requirements(response.results.writes.iter().map(|(key, _)| key.as_str()));
+        requirements
+            .iter()
+            .all(|requirement| tally.check(requirement, organizations).is_ok())
+    } else if let Some(definition) = committed_definition(committed.state, &response.chaincode) {
+        // The chaincode's own policy, as committed on this channel (v20 builtin validator).
+        let orgs: Vec<String> = bundle.config().application.keys().cloned().collect();
+        definition
+            .endorsement_policy
+            .is_satisfied(&tally.signers, &orgs)
+    } else {
+        return invalid(ValidationCode::InvalidChaincode);
+    };
+    if !satisfied {
         return invalid(ValidationCode::EndorsementPolicyFailure);
     }
     ValidatedTx {

@@ -30,7 +30,6 @@ use crate::console::wallet::Identity;
 use crate::fabric::ca::client::CaClient;
 use crate::fabric::ca::{CaServer, RegistrationRequest};
 use crate::fabric::crypto::{Certificate, KeyPair, SigningIdentity};
-use crate::fabric::lifecycle::ChaincodeDefinition;
 use crate::fabric::peer_state::PeerState;
 use crate::fabric::types::{ApplicationOrg, Endpoint, MspDefinition};
 use crate::history::{ConsoleAction, ConsoleListing, EventKind, StepOutcome, StepRecord};
@@ -927,11 +926,7 @@ impl Procedure<'_> {
         let orderer = self.orderer()?.clone();
         let channel = self.scenario.topology.channel.name.clone();
         let chaincode = &self.scenario.topology.channel.chaincode;
-        let definition = ChaincodeDefinition {
-            name: chaincode.name.clone(),
-            version: chaincode.version.clone(),
-            sequence: 1,
-        };
+        let definition = chaincode.definition(1);
         retry(&self.world, "approve the chaincode definition", || {
             self.peer_admin
                 .approve_chaincode(&peer, &orderer, &channel, &definition, &admin)

@@ -12,7 +12,6 @@ use crate::console::api::{Component, ComponentType};
 use crate::console::peer_admin::{GrpcWebPeerAdmin, PeerAdmin};
 use crate::fabric::crypto::SigningIdentity;
 use crate::fabric::invocation::Invocation;
-use crate::fabric::lifecycle::ChaincodeDefinition;
 use crate::fabric::orderer::node::campaigner_by_channel_name;
 use crate::fabric::orderer::OrdererDisk;
 use crate::fabric::peer_state::PeerState;
@@ -189,11 +188,7 @@ pub async fn define_chaincode(
         seed,
     );
     let chaincode = &scenario.topology.channel.chaincode;
-    let definition = ChaincodeDefinition {
-        name: chaincode.name.clone(),
-        version: chaincode.version.clone(),
-        sequence: 1,
-    };
+    let definition = chaincode.definition(1);
     let orderer = network
         .orderers
         .first()

@@ -111,8 +111,9 @@ pub struct ChannelFile {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChaincodeFile {
-    pub name: String,
-    pub version: String,
+    pub name: Spanned<String>,
+    pub version: Spanned<String>,
+    pub endorsement_policy: Option<Spanned<String>>,
 }
 
 /// `fabric:`: Fabric configuration keys and values, in file order, with their positions.

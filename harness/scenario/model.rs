@@ -5,6 +5,8 @@
 //! every duration is positive and every fault lies inside the workload.
 
 use crate::fabric::config::{FabricConfig, Value};
+use crate::fabric::endorsement_policy::EndorsementPolicy;
+use crate::fabric::lifecycle::ChaincodeDefinition;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -100,6 +102,20 @@ pub struct Channel {
 pub struct Chaincode {
     pub name: String,
     pub version: String,
+    /// Its endorsement policy (MAJORITY of the application organizations by default).
+    pub endorsement_policy: EndorsementPolicy,
+}
+
+impl Chaincode {
+    /// The definition the organizations approve and commit.
+    pub fn definition(&self, sequence: u64) -> ChaincodeDefinition {
+        ChaincodeDefinition {
+            name: self.name.clone(),
+            version: self.version.clone(),
+            sequence,
+            endorsement_policy: self.endorsement_policy.clone(),
+        }
+    }
 }
 
 /// Round-trip times between locations, in milliseconds, with where they come from.

@@ -5,9 +5,9 @@
 use super::diagnostic::{did_you_mean, one_of, Diagnostic, ScenarioError, SourceFile};
 use super::duration;
 use super::file::{
-    ChannelFile, ExpectationFile, FabricOverrides, FabricValue, FaultFile, OrderingServiceFile,
-    OrganizationFile, PartitionSide, ProcedureFile, RegionFile, ScenarioFile, SimulationFile,
-    TopologyFile, WorkloadFile,
+    ChaincodeFile, ChannelFile, ExpectationFile, FabricOverrides, FabricValue, FaultFile,
+    OrderingServiceFile, OrganizationFile, PartitionSide, ProcedureFile, RegionFile, ScenarioFile,
+    SimulationFile, TopologyFile, WorkloadFile,
 };
 use super::latency::{self, LatencySpec, LoadedTable, TableKind};
 use super::layout;
@@ -16,6 +16,7 @@ use super::model::{
     OutageMode, Procedure, Region, Runbook, Scenario, Simulation, Topology, Workload,
 };
 use crate::fabric::config::{self, FabricConfig, Value, ValueKind};
+use crate::fabric::endorsement_policy::EndorsementPolicy;
 use crate::procedure::runbook::{self, Action, Performer};
 use serde_saphyr::{Location, Spanned};
 use std::collections::BTreeSet;

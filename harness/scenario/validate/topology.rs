@@ -34,7 +34,13 @@ impl Checker<'_> {
             ordering.as_ref(),
             fabric.as_ref(),
         );
-        let channel = self.channel(file.channel);
+        let org_msp_ids: Vec<String> = file
+            .organizations
+            .value
+            .iter()
+            .map(|o| o.value.msp_id.value.clone())
+            .collect();
+        let channel = self.channel(file.channel, &org_msp_ids);
         let topology = (|| {
             Some(Topology {
                 latency: latency?.matrix,
@@ -433,13 +439,18 @@ impl Checker<'_> {
         ok.then_some(organizations)
     }
 
-    pub(super) fn channel(&mut self, file: Option<ChannelFile>) -> Option<Channel> {
+    pub(super) fn channel(
+        &mut self,
+        file: Option<ChannelFile>,
+        org_msp_ids: &[String],
+    ) -> Option<Channel> {
         let Some(file) = file else {
             return Some(Channel {
                 name: DEFAULT_CHANNEL.to_string(),
                 chaincode: Chaincode {
                     name: DEFAULT_CHAINCODE.to_string(),
                     version: DEFAULT_CHAINCODE_VERSION.to_string(),
+                    endorsement_policy: EndorsementPolicy::default(),
                 },
             });
         };
@@ -460,12 +471,87 @@ impl Checker<'_> {
             );
             return None;
         }
+        let chaincode = self.chaincode(file.chaincode, org_msp_ids)?;
         Some(Channel {
             name: name.clone(),
-            chaincode: Chaincode {
-                name: file.chaincode.name,
-                version: file.chaincode.version,
+            chaincode,
+        })
+    }
+
+    /// The smart contract: Fabric's name and version rules (F core/chaincode/lifecycle
+    /// ChaincodeNameRegExp, ChaincodeVersionRegExp), and its endorsement policy.
+    fn chaincode(&mut self, file: ChaincodeFile, org_msp_ids: &[String]) -> Option<Chaincode> {
+        let mut ok = true;
+        let name = &file.name.value;
+        let name_ok = name.len() <= 128
+            && name
+                .split(['-', '_'])
+                .all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric()));
+        if !name_ok {
+            self.error(
+                &file.name.referenced,
+                format!("`{name}` is not a valid chaincode name"),
+                "letters and digits, in parts joined by single `-` or `_` (e.g. `assets`, `asset-transfer`)",
+                "Fabric's lifecycle refuses other names",
+            );
+            ok = false;
+        }
+        let version = &file.version.value;
+        let version_ok = !version.is_empty()
+            && version.len() <= 128
+            && version
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '+' | '-'));
+        if !version_ok {
+            self.error(
+                &file.version.referenced,
+                format!("`{version}` is not a valid chaincode version"),
+                "letters, digits, `_`, `.`, `+` and `-` (e.g. `1.0`)",
+                "Fabric's lifecycle refuses other versions",
+            );
+            ok = false;
+        }
+        let endorsement_policy = match &file.endorsement_policy {
+            None => EndorsementPolicy::default(),
+            Some(text) => match EndorsementPolicy::parse(&text.value) {
+                Err(why) => {
+                    self.error(
+                        &text.referenced,
+                        format!("the endorsement policy is not one Fabric reads: {why}"),
+                        "`MAJORITY`, `ANY`, `ALL` (the channel's Endorsement policy) or a signature policy such as `OR('Org1MSP.peer', 'Org2MSP.peer')`",
+                        "principals are quoted, `'MSPID.role'`, with role member, admin, client, peer or orderer",
+                    );
+                    return None;
+                }
+                Ok(policy) => {
+                    for org in policy.organizations(org_msp_ids) {
+                        if !org_msp_ids.iter().any(|o| o == org) {
+                            self.error(
+                                &text.referenced,
+                                format!("the endorsement policy names `{org}`, which is no organization of the channel"),
+                                format!("MSP IDs of `organizations`: {}", one_of(org_msp_ids.iter().map(String::as_str))),
+                                did_you_mean(org, org_msp_ids.iter().map(String::as_str), "a policy only an absent organization can meet is never met"),
+                            );
+                            ok = false;
+                        }
+                    }
+                    if policy.layouts(org_msp_ids).is_empty() {
+                        self.error(
+                            &text.referenced,
+                            "no set of endorsing peers meets this endorsement policy",
+                            "principals peers can meet: `'MSPID.peer'` or `'MSPID.member'`",
+                            "peers endorse; `admin`, `client` and `orderer` principals cannot be met by endorsements",
+                        );
+                        ok = false;
+                    }
+                    policy
+                }
             },
+        };
+        ok.then(|| Chaincode {
+            name: name.clone(),
+            version: version.clone(),
+            endorsement_policy,
         })
     }
 }

@@ -463,6 +463,7 @@ mod tests {
                 chaincode: Chaincode {
                     name: "assets".into(),
                     version: "1".into(),
+                    endorsement_policy: Default::default(),
                 },
             },
             fabric: FabricConfig::default(),
