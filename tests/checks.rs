@@ -375,7 +375,7 @@ fn transactions_continue_fails_when_the_ordering_region_is_out_and_says_it_is_th
         &synthetic_run(&scenario),
         "transactions_continue",
     );
-    insta::assert_snapshot!(result.detail, @"0 of 300 transactions submitted during fault 0 (region outage us-east (lost)) from 180.0s to 240.0s committed (0.0%, minimum 95.0%); 240 failed, 60 unknown (info), 0 without an answer; info counts as not committed; expected: the ordering service is not multi-region (fault 0: us-east holds every ordering node; no new block for 63.0s (180.0s until 243.0s; height 60 on 4 peers); 300 transactions not committed)");
+    insta::assert_snapshot!(result.detail, @"0 of 300 transactions submitted during fault 0 (region outage us-east (lost)) from 180.0s to 240.0s committed (0.0%, minimum 95.0%); 240 failed, 60 unknown (info), 0 without an answer; info counts as not committed; expected: the ordering service is not multi-region (fault 0: us-east holds every ordering node; no new block for 64.0s in us-west and ca-central (179.0s to 243.0s) (height 60 on 4 peers); 300 transactions not committed)");
     assert!(!result.passed);
 }
 
@@ -634,7 +634,7 @@ fn an_outage_of_the_ordering_region_is_found_and_measured() {
     let result = documented_limit(&scenario, Limit::OrderingService, &findings);
     assert!(result.passed, "{}", result.detail);
     assert!(
-        result.detail.contains("no new block for 63.0s"),
+        result.detail.contains("no new block for 64.0s"),
         "{}",
         result.detail
     );
@@ -686,7 +686,7 @@ fn an_ordering_service_that_never_comes_back_stalls_until_the_end() {
         .find(|f| f.limit == Limit::OrderingService)
         .expect("the ordering limit is hit");
     assert!(
-        ordering.effect_text().contains("until the end of the run"),
+        ordering.effect_text().contains("to the end of the run"),
         "{}",
         ordering.effect_text()
     );
@@ -697,7 +697,8 @@ fn an_ordering_service_that_never_comes_back_stalls_until_the_end() {
             ..
         } => {
             assert_eq!(*resumed_at_ms, None);
-            assert_eq!(*stalled_ms, 460_100 - 180_000);
+            // From the last block the peers saw, a sample before the outage.
+            assert_eq!(*stalled_ms, 460_100 - 179_000);
         }
         other => panic!("unexpected effect {other:?}"),
     }
@@ -752,5 +753,101 @@ fn a_partition_cutting_peers_from_every_ordering_node_is_the_documented_limit() 
         "every ordering node (us-east) is on the other side from us-west, ca-central"
     );
     assert!(ordering.measured());
-    insta::assert_snapshot!(ordering.effect_text(), @"no new block for 66.0s (180.0s until 246.0s; height 60 on 4 peers); 0 transactions not committed");
+    insta::assert_snapshot!(ordering.effect_text(), @"no new block for 67.0s in us-west and ca-central (179.0s to 246.0s) (height 60 on 4 peers); 0 transactions not committed");
+}
+
+/// (start, heal) of fault 0 in `history`.
+fn fault_0(history: &History) -> (TimeMs, TimeMs) {
+    let at = |phase| {
+        history
+            .events
+            .iter()
+            .find(|e| matches!(&e.kind, EventKind::Fault(f) if f.index == 0 && f.phase == phase))
+            .map(|e| e.at_ms)
+            .expect("fault 0 is recorded")
+    };
+    (at(FaultPhase::Start), at(FaultPhase::Heal))
+}
+
+#[test]
+fn a_block_arriving_just_after_the_ordering_region_fails_does_not_end_the_stall() {
+    let scenario = east();
+    let synthetic = synthetic_run(&scenario);
+    let (start_ms, heal_ms) = fault_0(&synthetic);
+    // A block cut just before the outage reaches ca-central's peers 300 ms into it.
+    let history = edited(&synthetic, |at_ms, kind| {
+        if let EventKind::LedgerInfo(info) = kind {
+            if info.peer.ends_with(".ca-central") && (start_ms + 300..=heal_ms).contains(&at_ms) {
+                info.height += 1;
+            }
+        }
+        true
+    });
+    let findings = find_limits(&scenario, &history);
+    let ordering = findings
+        .iter()
+        .find(|f| f.limit == Limit::OrderingService)
+        .expect("the ordering limit is hit");
+    let LimitEffect::BlocksStopped {
+        regions,
+        stalled_ms,
+        ..
+    } = &ordering.effect
+    else {
+        panic!("unexpected effect {:?}", ordering.effect);
+    };
+    let ca_central = regions
+        .iter()
+        .find(|r| r.region == "ca-central")
+        .expect("ca-central is watched");
+    assert_eq!(
+        ca_central.last_block_at_ms,
+        start_ms + 1000,
+        "{ca_central:?}"
+    );
+    assert!(
+        ca_central.stalled_ms >= heal_ms - start_ms - 1000,
+        "{ca_central:?}"
+    );
+    assert!(*stalled_ms >= heal_ms - start_ms, "{regions:?}");
+    let text = ordering.effect_text();
+    assert!(
+        text.contains("in us-west (") && text.contains("in ca-central ("),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_crash_of_the_only_ordering_node_is_the_documented_limit() {
+    let mut scenario = east();
+    scenario.topology.ordering_service.nodes = vec!["us-east".to_string()];
+    let orderer = scenario
+        .layout()
+        .into_iter()
+        .find(|n| n.role == hadr::scenario::layout::Role::Orderer)
+        .expect("one ordering node")
+        .name;
+    scenario.faults[0].kind = FaultKind::NodeCrash {
+        node: orderer.clone(),
+    };
+    let history = synthetic_run(&scenario);
+    let findings = find_limits(&scenario, &history);
+    let result = documented_limit(&scenario, Limit::OrderingService, &findings);
+    assert!(result.passed, "{}", result.detail);
+    assert!(
+        result.detail.contains(&format!(
+            "the crash of {orderer} takes down every ordering node"
+        )),
+        "{}",
+        result.detail
+    );
+    // A peer crash is not the limit.
+    scenario.faults[0].kind = FaultKind::NodeCrash {
+        node: "peer0.org1.us-east".to_string(),
+    };
+    let findings = find_limits(&scenario, &synthetic_run(&scenario));
+    assert_fails(
+        &documented_limit(&scenario, Limit::OrderingService, &findings),
+        "the scenario never took down",
+    );
 }

@@ -152,7 +152,7 @@ fn report_json_keeps_design_fields_in_a_stable_order() {
     assert_eq!(peer["region"], "us-east");
     assert_eq!(peer["msp_id"], "Org1MSP");
     assert_eq!(peer["height"], 150);
-    assert_eq!(value["limits"][0]["effect"]["stalled_ms"], 63_000);
+    assert_eq!(value["limits"][0]["effect"]["stalled_ms"], 64_000);
     assert_eq!(value["steps"]["failed"], 1);
     assert_eq!(
         value["steps"]["not_ok"][0]["anchor"],

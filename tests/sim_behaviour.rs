@@ -247,6 +247,7 @@ fn an_outage_of_the_only_ordering_region_stops_new_blocks_and_the_report_names_t
         stalled_ms,
         measured,
         transactions_not_committed,
+        regions,
     } = &finding.effect
     else {
         panic!("the ordering limit's effect is stopped blocks: {finding:?}");
@@ -260,6 +261,13 @@ fn an_outage_of_the_only_ordering_region_stops_new_blocks_and_the_report_names_t
     let resumed_at_ms = resumed_at_ms.expect("blocks resume after the heal");
     assert!(resumed_at_ms > heal_ms, "blocks resumed at {resumed_at_ms}");
     assert!(*stalled_ms >= heal_ms - start_ms);
+    // Each surviving region saw the whole outage as a stall, whatever was in flight.
+    for stall in regions {
+        assert!(
+            stall.last_block_at_ms <= start_ms + 1000 && stall.stalled_ms >= heal_ms - start_ms,
+            "{stall:?}"
+        );
+    }
     // Nothing submitted while the ordering service was out could commit.
     let submitted_during = history
         .iter(|k| match k {

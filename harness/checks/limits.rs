@@ -28,19 +28,39 @@ pub struct LimitFinding {
     pub effect: LimitEffect,
 }
 
+/// How long one region's peers saw no new block around a fault.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RegionStall {
+    pub region: String,
+    /// The region's height (highest of its peers) when the stall began.
+    pub height_at_start: u64,
+    /// When the region last saw a new height before the stall (the first sample when it saw
+    /// none before).
+    pub last_block_at_ms: TimeMs,
+    /// When it saw a new height again (None: not before the end of the run).
+    pub resumed_at_ms: Option<TimeMs>,
+    pub stalled_ms: u64,
+}
+
 /// The measured effect of a limit.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum LimitEffect {
-    /// No peer outside the fault committed a new block from the fault's start until
-    /// `resumed_at_ms` (None: until the end of the run).
+    /// The peers the fault left running saw no new block for a while: per region, the
+    /// longest gap between new heights that overlaps the fault, as that region's peers saw
+    /// it (a block cut just before the fault and arriving just after it does not end the
+    /// stall).
     BlocksStopped {
         /// The peers whose heights were watched (those the fault left running).
         peers: Vec<String>,
+        /// The highest height the watched regions had when their stall began.
         height_at_start: u64,
+        /// When the last watched region saw a new block again (None: some region never did).
         resumed_at_ms: Option<TimeMs>,
-        /// From the fault's start to the first higher height, or to the end of the run.
+        /// The longest stall of any watched region.
         stalled_ms: u64,
+        /// Per watched region, in topology order.
+        regions: Vec<RegionStall>,
         /// Whether any watched peer was sampled after the fault started.
         measured: bool,
         /// Workload transactions invoked during the fault that did not commit.
@@ -84,10 +104,10 @@ impl LimitFinding {
             LimitEffect::BlocksStopped {
                 peers,
                 height_at_start,
-                resumed_at_ms,
-                stalled_ms,
+                regions,
                 measured,
                 transactions_not_committed,
+                ..
             } => {
                 if !measured {
                     return format!(
@@ -95,15 +115,36 @@ impl LimitFinding {
                         peers.join(", ")
                     );
                 }
-                let until = match resumed_at_ms {
-                    Some(at_ms) => format!("until {}", secs(*at_ms)),
-                    None => "until the end of the run".to_string(),
-                };
+                // Regions that saw the same stall share one clause.
+                let mut stalls: Vec<(String, &RegionStall)> = Vec::new();
+                for stall in regions {
+                    let same = |(_, s): &&mut (String, &RegionStall)| {
+                        (s.last_block_at_ms, s.resumed_at_ms)
+                            == (stall.last_block_at_ms, stall.resumed_at_ms)
+                    };
+                    match stalls.iter_mut().find(same) {
+                        Some((names, _)) => *names = format!("{names} and {}", stall.region),
+                        None => stalls.push((stall.region.clone(), stall)),
+                    }
+                }
+                let stalls: Vec<String> = stalls
+                    .iter()
+                    .map(|(names, r)| {
+                        let until = match r.resumed_at_ms {
+                            Some(at_ms) => secs(at_ms),
+                            None => "the end of the run".to_string(),
+                        };
+                        format!(
+                            "{} in {names} ({} to {until})",
+                            secs(r.stalled_ms),
+                            secs(r.last_block_at_ms)
+                        )
+                    })
+                    .collect();
                 format!(
-                    "no new block for {} ({} {until}; height {height_at_start} on {} peers); \
+                    "no new block for {} (height {height_at_start} on {} peers); \
                      {transactions_not_committed} transactions not committed",
-                    secs(*stalled_ms),
-                    secs(self.started_at_ms),
+                    stalls.join(", "),
                     peers.len()
                 )
             }
@@ -165,12 +206,15 @@ fn cut_off_from<'a>(
                 .filter(|r| r != region)
                 .collect(),
         ),
-        FaultKind::Partition { sides } => sides.iter().enumerate().find_map(|(i, side)| {
-            regions
-                .iter()
-                .all(|r| side.iter().any(|s| s == r))
-                .then(|| sides[1 - i].iter().map(String::as_str).collect())
-        }),
+        // A one-way partition cuts a request/answer exchange either way round.
+        FaultKind::Partition { sides: [a, b] } | FaultKind::OneWayPartition { from: a, to: b } => {
+            [(a, b), (b, a)].into_iter().find_map(|(side, other)| {
+                regions
+                    .iter()
+                    .all(|r| side.iter().any(|s| s == r))
+                    .then(|| other.iter().map(String::as_str).collect())
+            })
+        }
         _ => None,
     }
 }
@@ -188,19 +232,18 @@ fn cut_off_from<'a>(
 pub fn find_limits(scenario: &Scenario, history: &History) -> Vec<LimitFinding> {
     let run_end = run_end_ms(history);
     let layout = scenario.layout();
-    let orderers: Vec<&str> = layout
+    let orderers: Vec<(&str, &str)> = layout
         .iter()
         .filter(|n| n.role == Role::Orderer)
-        .map(|n| n.region.as_str())
+        .map(|n| (n.name.as_str(), n.region.as_str()))
         .collect();
-    let majority = orderers.len() / 2 + 1;
     let mut findings = Vec::new();
     for fault in fault_windows(history) {
         let Some(kind) = scenario.faults.get(fault.record.index).map(|f| &f.kind) else {
             continue;
         };
         let window = fault.window(run_end);
-        if let Some((cause, others)) = ordering_cut(scenario, kind, &orderers, majority) {
+        if let Some((cause, others)) = ordering_cut(scenario, kind, &orderers) {
             findings.push(finding(
                 &fault,
                 Limit::OrderingService,
@@ -242,47 +285,57 @@ fn finding(fault: &FaultWindow, limit: Limit, cause: String, effect: LimitEffect
 }
 
 /// Whether the fault takes the ordering service away from part of the network: the cause in
-/// words and the regions left without it.
+/// words and the regions left without it. `orderers` are (name, region).
 fn ordering_cut<'a>(
     scenario: &'a Scenario,
     kind: &'a FaultKind,
-    orderer_regions: &[&str],
-    majority: usize,
+    orderers: &[(&str, &str)],
 ) -> Option<(String, Vec<&'a str>)> {
-    if orderer_regions.is_empty() {
+    if orderers.is_empty() {
         return None;
     }
-    let listed = distinct(orderer_regions).join(", ");
-    match kind {
-        FaultKind::RegionOutage { region, .. } => {
-            let down = orderer_regions.iter().filter(|r| *r == region).count();
-            let left = orderer_regions.len() - down;
-            if left >= majority {
-                return None;
-            }
-            let others = cut_off_from(scenario, kind, &[region.as_str()])?;
-            let cause = if left == 0 {
-                format!("{region} holds every ordering node")
+    let regions: Vec<&str> = orderers.iter().map(|(_, region)| *region).collect();
+    let majority = orderers.len() / 2 + 1;
+    // "us-east holds every ordering node", "the crash of orderer1 takes down 1 of 3 ...".
+    let short_of_majority = |down: usize, what: String, verb: &str| {
+        let left = orderers.len() - down;
+        (left < majority).then(|| {
+            if left == 0 {
+                format!("{what} {verb} every ordering node")
             } else {
                 format!(
-                    "{region} holds {down} of {} ordering nodes; the {left} left are short of a \
+                    "{what} {verb} {down} of {} ordering nodes; the {left} left are short of a \
                      Raft majority of {majority}",
-                    orderer_regions.len()
+                    orderers.len()
                 )
-            };
-            Some((cause, others))
+            }
+        })
+    };
+    match kind {
+        FaultKind::RegionOutage { region, .. } => {
+            let down = regions.iter().filter(|r| *r == region).count();
+            let cause = short_of_majority(down, region.clone(), "holds")?;
+            Some((cause, cut_off_from(scenario, kind, &[region.as_str()])?))
         }
-        FaultKind::Partition { .. } => {
-            let others = cut_off_from(scenario, kind, orderer_regions)?;
+        // Every region loses the ordering service, the crashed node's own included.
+        FaultKind::NodeCrash { node } => {
+            orderers.iter().find(|(name, _)| name == node)?;
+            let cause = short_of_majority(1, format!("the crash of {node}"), "takes down")?;
+            let all = scenario.topology.regions.iter().map(|r| r.name.as_str());
+            Some((cause, all.collect()))
+        }
+        FaultKind::Partition { .. } | FaultKind::OneWayPartition { .. } => {
+            let others = cut_off_from(scenario, kind, &regions)?;
             Some((
                 format!(
-                    "every ordering node ({listed}) is on the other side from {}",
+                    "every ordering node ({}) is on the other side from {}",
+                    distinct(&regions).join(", "),
                     others.join(", ")
                 ),
                 others,
             ))
         }
-        _ => None,
+        FaultKind::Latency { .. } => None,
     }
 }
 
@@ -292,27 +345,30 @@ fn blocks_stopped(
     window: Window,
     regions: &[&str],
 ) -> LimitEffect {
-    let peers: Vec<_> = peer_states(scenario, history)
-        .into_iter()
-        .filter(|p| regions.contains(&p.spec.region.as_str()))
-        .collect();
-    let mut heights: Vec<(TimeMs, u64)> = peers.iter().flat_map(|p| p.heights()).collect();
-    heights.sort();
-    let height_at_start = heights
-        .iter()
-        .filter(|(at_ms, _)| *at_ms <= window.start_ms)
-        .map(|(_, h)| *h)
-        .max()
-        .unwrap_or(0);
-    let after: Vec<&(TimeMs, u64)> = heights
-        .iter()
-        .filter(|(at_ms, _)| *at_ms > window.start_ms)
-        .collect();
-    let resumed_at_ms = after
-        .iter()
-        .find(|(_, h)| *h > height_at_start)
-        .map(|(at_ms, _)| *at_ms);
     let run_end = run_end_ms(history);
+    let states = peer_states(scenario, history);
+    let mut peers = Vec::new();
+    let mut stalls = Vec::new();
+    let mut measured = false;
+    for region in &scenario.topology.regions {
+        if !regions.contains(&region.name.as_str()) {
+            continue;
+        }
+        let watched: Vec<_> = states
+            .iter()
+            .filter(|p| p.spec.region == region.name)
+            .collect();
+        if watched.is_empty() {
+            continue;
+        }
+        peers.extend(watched.iter().map(|p| p.name().to_string()));
+        let mut heights: Vec<(TimeMs, u64)> = watched.iter().flat_map(|p| p.heights()).collect();
+        heights.sort();
+        measured |= heights.iter().any(|(at_ms, _)| *at_ms > window.start_ms);
+        if let Some(stall) = region_stall(&region.name, &heights, window, run_end) {
+            stalls.push(stall);
+        }
+    }
     let spans = op_spans(history);
     let outcomes = Outcomes::count(
         spans
@@ -320,13 +376,51 @@ fn blocks_stopped(
             .filter(|s| is_transaction(s.invoke) && window.contains(s.invoked_ms)),
     );
     LimitEffect::BlocksStopped {
-        peers: peers.iter().map(|p| p.name().to_string()).collect(),
-        height_at_start,
-        resumed_at_ms,
-        stalled_ms: resumed_at_ms.unwrap_or(run_end) - window.start_ms,
-        measured: !after.is_empty(),
+        peers,
+        height_at_start: stalls.iter().map(|s| s.height_at_start).max().unwrap_or(0),
+        resumed_at_ms: stalls
+            .iter()
+            .map(|s| s.resumed_at_ms)
+            .collect::<Option<Vec<_>>>()
+            .and_then(|at| at.into_iter().max()),
+        stalled_ms: stalls.iter().map(|s| s.stalled_ms).max().unwrap_or(0),
+        regions: stalls,
+        measured,
         transactions_not_committed: outcomes.submitted - outcomes.ok,
     }
+}
+
+/// The longest gap between new heights of one region (its height: the highest of its
+/// peers) that overlaps the fault's window. `heights` are the region's samples in time
+/// order.
+fn region_stall(
+    region: &str,
+    heights: &[(TimeMs, u64)],
+    window: Window,
+    run_end: TimeMs,
+) -> Option<RegionStall> {
+    // The times the region's height rose, with the height reached.
+    let mut rises: Vec<(TimeMs, u64)> = Vec::new();
+    for &(at_ms, height) in heights {
+        if rises.last().is_none_or(|&(_, top)| height > top) {
+            rises.push((at_ms, height));
+        }
+    }
+    let gaps = rises.iter().enumerate().map(|(i, &(from_ms, height))| {
+        let next = rises.get(i + 1).map(|&(at_ms, _)| at_ms);
+        (from_ms, height, next)
+    });
+    gaps.filter(|&(from_ms, _, next)| {
+        from_ms < window.end_ms && next.unwrap_or(run_end) > window.start_ms
+    })
+    .map(|(from_ms, height, next)| RegionStall {
+        region: region.to_string(),
+        height_at_start: height,
+        last_block_at_ms: from_ms,
+        resumed_at_ms: next,
+        stalled_ms: next.unwrap_or(run_end).saturating_sub(from_ms),
+    })
+    .max_by_key(|stall| (stall.stalled_ms, std::cmp::Reverse(stall.last_block_at_ms)))
 }
 
 fn registrations_refused(history: &History, window: Window, ca: String) -> LimitEffect {

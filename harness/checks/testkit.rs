@@ -14,8 +14,9 @@ use crate::history::{
 };
 use crate::scenario::layout::{ca_name, client_name, console_name, peer_name, NodeSpec, Role};
 use crate::scenario::model::{
-    AnchorPeers, Chaincode, Channel, Expectation, Fault, FaultKind, LatencyMatrix, OrderingService,
-    Organization, OutageMode, Procedure, Region, Runbook, Scenario, Simulation, Topology, Workload,
+    AnchorPeers, Chaincode, Channel, Expectation, Failover, Fault, FaultKind, GatewaySettings,
+    LatencyMatrix, OrderingService, Organization, OutageMode, Procedure, Region, Runbook, Scenario,
+    Simulation, Topology, Workload,
 };
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -110,6 +111,11 @@ pub fn three_region_scenario() -> Scenario {
             rate_per_s: 5.0,
             duration: Duration::from_secs(360),
             client_region: "us-east".to_string(),
+            gateway: GatewaySettings {
+                peers: Vec::new(),
+                failover: Failover::None,
+                timeouts: Default::default(),
+            },
         },
         faults: vec![outage("us-west", 120, Some(60))],
         expect: vec![

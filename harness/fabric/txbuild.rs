@@ -65,7 +65,9 @@ fn header(
     }
 }
 
-fn signed_envelope(signer: &SigningIdentity, payload: &Payload) -> Envelope {
+/// `payload` encoded and signed by `signer`: how a client signs the transaction a Gateway
+/// prepared.
+pub fn signed_envelope(signer: &SigningIdentity, payload: &Payload) -> Envelope {
     let payload = encode(payload);
     Envelope {
         signature: signer.sign(&payload),
@@ -111,6 +113,19 @@ pub fn transaction_envelope(
     proposal: &Proposal,
     responses: &[ProposalResponse],
 ) -> Result<Envelope, AssembleError> {
+    Ok(signed_envelope(
+        signer,
+        &transaction_payload(proposal, responses)?,
+    ))
+}
+
+/// The unsigned transaction for a proposal and its endorsements, what the Gateway's Endorse
+/// returns for the client to sign (protoutil.CreateTx): every response must have succeeded,
+/// be endorsed, and carry the same payload.
+pub fn transaction_payload(
+    proposal: &Proposal,
+    responses: &[ProposalResponse],
+) -> Result<Payload, AssembleError> {
     let first = responses.first().ok_or(AssembleError::NoResponses)?;
     let mut endorsements = Vec::with_capacity(responses.len());
     for (index, response) in responses.iter().enumerate() {
@@ -130,14 +145,13 @@ pub fn transaction_envelope(
             .ok_or(AssembleError::NotEndorsed { index })?;
         endorsements.push(endorsement);
     }
-    let payload = Payload {
+    Ok(Payload {
         header: proposal.header.clone(),
         data: PayloadData::Transaction(Transaction {
             response_payload: first.payload.clone(),
             endorsements,
         }),
-    };
-    Ok(signed_envelope(signer, &payload))
+    })
 }
 
 /// A CONFIG_UPDATE envelope for `change` against config `base_sequence`, signed by each of

@@ -4,10 +4,12 @@
 pub mod ca;
 pub mod client;
 pub mod endpoints;
+pub mod gateway;
 pub mod links;
 pub mod ops;
 pub mod orderer;
 pub mod peer;
+pub mod rpc;
 pub mod wire;
 
 use crate::net::Net;

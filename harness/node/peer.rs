@@ -7,6 +7,7 @@
 //! its ledgers and installed chaincodes and an empty membership, as a Fabric peer does.
 
 use super::endpoints::{serve_endpoints, unimplemented, NodeCall};
+use super::gateway::{Gateway, Local, Registry};
 use super::links::{LinkEvents, Links};
 use super::ops::PeerMetrics;
 use super::wire::{
@@ -20,6 +21,7 @@ use crate::fabric::deliver_wire::BroadcastResponse;
 use crate::fabric::gossip::{
     ChannelMcs, DeliverConnection, GossipMessage, GossipNode, LedgerBlocks, Output, PeerSelf, PkiId,
 };
+use crate::fabric::lifecycle::committed_definition;
 use crate::fabric::peer_state::PeerState;
 use crate::fabric::types::{Block, MspDefinition, ProposalResponse, SignedProposal};
 use crate::net::frame::{ConnectionEvent, ConnectionId};
@@ -85,6 +87,10 @@ struct PeerNode {
     metrics: PeerMetrics,
     failed_checks: Vec<(String, String)>,
     restarts: u64,
+    /// The Gateway service clients call on this peer.
+    gateway: Rc<Gateway>,
+    /// Gateway answers, for the connection that asked.
+    gateway_replies: mpsc::UnboundedSender<(ConnectionId, Wire)>,
 }
 
 /// Runs the peer until its host stops. `restarts` counts earlier runs of this peer, so a
@@ -107,6 +113,19 @@ pub async fn run(
         Clock::System => || Clock::System.rfc3339(),
     };
     serve_endpoints(&net, calls, GRPC_WEB_PORT, PEER_OPERATIONS_PORT, rfc3339).await?;
+    let (local, local_requests) = mpsc::unbounded_channel();
+    let (gateway_replies, replies) = mpsc::unbounded_channel();
+    let msp_id = disk.borrow().msp_id().to_string();
+    let gateway = Rc::new(Gateway::new(
+        program.endpoint(),
+        msp_id,
+        program.fabric.gateway.clone(),
+        net.clone(),
+        local,
+        ChaCha8Rng::seed_from_u64(
+            program.seed ^ 0x6A7E ^ restarts.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        ),
+    ));
     let mut peer = PeerNode {
         program,
         disk,
@@ -118,10 +137,12 @@ pub async fn run(
         metrics: PeerMetrics::default(),
         failed_checks: Vec::new(),
         restarts,
+        gateway,
+        gateway_replies,
     };
     peer.start_gossip();
     peer.drain();
-    peer.run(events, call_inbox).await
+    peer.run(events, call_inbox, local_requests, replies).await
 }
 
 impl PeerNode {
@@ -129,6 +150,8 @@ impl PeerNode {
         &mut self,
         mut events: LinkEvents<Peer>,
         mut calls: mpsc::UnboundedReceiver<NodeCall>,
+        mut local_requests: mpsc::UnboundedReceiver<Local>,
+        mut gateway_replies: mpsc::UnboundedReceiver<(ConnectionId, Wire)>,
     ) -> io::Result<()> {
         let clock = self.program.clock;
         loop {
@@ -144,6 +167,10 @@ impl PeerNode {
                     self.links.adopt(stream, address, None);
                 }
                 Some(call) = calls.recv() => self.call(call),
+                Some(request) = local_requests.recv() => self.local_request(request),
+                Some((connection, reply)) = gateway_replies.recv() => {
+                    self.links.send(connection, &reply);
+                }
                 _ = tokio::time::sleep(wait) => self.timeout(),
             }
             self.drain();
@@ -398,6 +425,55 @@ impl PeerNode {
                     )),
                 }
             }
+            Wire::GatewayEndorse {
+                id: request,
+                proposal,
+            } => {
+                let (gateway, replies) = (self.gateway.clone(), self.gateway_replies.clone());
+                tokio::task::spawn_local(async move {
+                    let result = gateway.endorse(proposal).await;
+                    let _ = replies.send((
+                        id,
+                        Wire::GatewayEndorseReply {
+                            id: request,
+                            result,
+                        },
+                    ));
+                });
+            }
+            Wire::GatewaySubmit {
+                id: request,
+                envelope,
+            } => {
+                let (gateway, replies) = (self.gateway.clone(), self.gateway_replies.clone());
+                let channel_id = self.channel_id().unwrap_or_default();
+                tokio::task::spawn_local(async move {
+                    let result = gateway.submit(&channel_id, envelope).await;
+                    let _ = replies.send((
+                        id,
+                        Wire::GatewaySubmitReply {
+                            id: request,
+                            result,
+                        },
+                    ));
+                });
+            }
+            Wire::GatewayEvaluate {
+                id: request,
+                proposal,
+            } => {
+                let (gateway, replies) = (self.gateway.clone(), self.gateway_replies.clone());
+                tokio::task::spawn_local(async move {
+                    let result = gateway.evaluate(proposal).await;
+                    let _ = replies.send((
+                        id,
+                        Wire::GatewayEvaluateReply {
+                            id: request,
+                            result,
+                        },
+                    ));
+                });
+            }
             Wire::Discover(request) => {
                 let reply = self.discover(&request);
                 self.links.send(
@@ -422,8 +498,53 @@ impl PeerNode {
         response
     }
 
+    /// What this peer's Gateway asked of it.
+    fn local_request(&mut self, request: Local) {
+        match request {
+            Local::Endorse(proposal, reply) => {
+                let _ = reply.send(self.process_proposal(&proposal));
+            }
+            Local::Registry {
+                channel_id,
+                chaincode,
+                reply,
+            } => {
+                let _ = reply.send(self.registry(&channel_id, &chaincode));
+            }
+        }
+    }
+
+    /// The Gateway registry's view of `channel_id` for `chaincode`.
+    fn registry(&self, channel_id: &str, chaincode: &str) -> Option<Registry> {
+        let state = self.disk.borrow();
+        let ledger = state.ledger(channel_id)?;
+        let config = ledger.config();
+        let policy = (!chaincode.is_empty())
+            .then(|| committed_definition(ledger.state(), chaincode))
+            .flatten()
+            .map(|d| d.endorsement_policy);
+        Some(Registry {
+            own_height: ledger.height(),
+            own_external: self.program.fabric.gossip.external_endpoint,
+            members: self
+                .gossip
+                .as_ref()
+                .map(GossipNode::membership)
+                .unwrap_or_default(),
+            orderers: config
+                .orderer
+                .consenters
+                .iter()
+                .map(|c| format!("{}:{}", c.endpoint.host, c.endpoint.port))
+                .collect(),
+            policy,
+            application_orgs: config.application.keys().cloned().collect(),
+        })
+    }
+
     /// Discovery's peer membership: the peers gossip knows alive on the channel, and this
-    /// peer, for a requester who is a member of the channel.
+    /// peer, for a requester who is a member of the channel. Only peers with an external
+    /// endpoint are listed, this one included (F discovery/support/gossip/support.go).
     fn discover(&self, request: &DiscoverRequest) -> Result<Vec<DiscoveredPeer>, String> {
         let state = self.disk.borrow();
         let ledger = state
@@ -435,19 +556,23 @@ impl PeerNode {
             .msps()
             .verify(&request.requester, &signed, &request.signature)
             .map_err(|e| format!("access denied: {e}"))?;
-        let mut peers = vec![DiscoveredPeer {
-            msp_id: state.msp_id().to_string(),
-            endpoint: self.program.endpoint(),
-            ledger_height: ledger.height(),
-        }];
+        let mut peers = Vec::new();
+        if self.program.fabric.gossip.external_endpoint {
+            peers.push(DiscoveredPeer {
+                msp_id: state.msp_id().to_string(),
+                endpoint: self.program.endpoint(),
+                ledger_height: ledger.height(),
+            });
+        }
         if let Some(gossip) = &self.gossip {
             peers.extend(
                 gossip
                     .membership()
                     .into_iter()
+                    .filter(|member| !member.external_endpoint.is_empty())
                     .map(|member| DiscoveredPeer {
                         msp_id: member.msp_id,
-                        endpoint: member.endpoint,
+                        endpoint: member.external_endpoint,
                         ledger_height: member.ledger_height,
                     }),
             );

@@ -1,13 +1,16 @@
 //! What travels on node-to-node connections (Fabric's gRPC services, as framed postcard
-//! messages over net/frame.rs): gossip between peers, the Gateway's endorse / commit-status /
-//! discovery calls to peers, and broadcast, deliver and cluster traffic to ordering nodes.
+//! messages over net/frame.rs): gossip between peers, a client's calls to its gateway peer,
+//! the Gateway's endorse calls to other peers, discovery, and broadcast, deliver and cluster
+//! traffic to ordering nodes.
 //! Requests carry an `id` the reply repeats, as a gRPC stream would pair them.
 
 use crate::fabric::crypto::SerializedIdentity;
 use crate::fabric::deliver_wire::{BroadcastResponse, DeliverRequest, DeliverResponse};
 use crate::fabric::gossip::{ConnEstablish, GossipMessage};
 use crate::fabric::orderer::ClusterMessage;
-use crate::fabric::types::{Envelope, ProposalResponse, SignedProposal, ValidationCode};
+use crate::fabric::types::{
+    Envelope, Payload, ProposalResponse, Response, SignedProposal, ValidationCode,
+};
 use serde::{Deserialize, Serialize};
 
 /// Ports, as Fabric's and the operator's defaults have them.
@@ -47,6 +50,34 @@ pub enum Wire {
         id: u64,
         status: CommitStatus,
     },
+    /// The Gateway service (F internal/pkg/gateway) a client application calls on its one
+    /// gateway peer: evaluate a query, collect the endorsements a transaction needs, submit
+    /// the signed transaction to the ordering service. Commit status is `CommitStatus`.
+    GatewayEvaluate {
+        id: u64,
+        proposal: SignedProposal,
+    },
+    GatewayEvaluateReply {
+        id: u64,
+        result: Result<Response, GatewayError>,
+    },
+    GatewayEndorse {
+        id: u64,
+        proposal: SignedProposal,
+    },
+    /// The prepared transaction, for the client to sign.
+    GatewayEndorseReply {
+        id: u64,
+        result: Result<Payload, GatewayError>,
+    },
+    GatewaySubmit {
+        id: u64,
+        envelope: Envelope,
+    },
+    GatewaySubmitReply {
+        id: u64,
+        result: Result<(), GatewayError>,
+    },
     /// Discovery's peer membership query, signed by the requester.
     Discover(DiscoverRequest),
     DiscoverReply {
@@ -73,6 +104,34 @@ pub enum Wire {
     },
     Deliver(DeliverRequest),
     Delivered(DeliverResponse),
+}
+
+/// A Gateway call's failure, as its gRPC status and details carry it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GatewayError {
+    pub code: GatewayCode,
+    pub message: String,
+    /// What each endorser or ordering node tried said.
+    pub details: Vec<String>,
+}
+
+impl std::fmt::Display for GatewayError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}: {}", self.code, self.message)?;
+        if !self.details.is_empty() {
+            write!(f, " ({})", self.details.join("; "))?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum GatewayCode {
+    Unavailable,
+    Aborted,
+    DeadlineExceeded,
+    FailedPrecondition,
+    Unknown,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

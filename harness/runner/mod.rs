@@ -12,6 +12,7 @@ pub mod world;
 
 use crate::history::{EventKind, History, OpPhase};
 use crate::node::client::{ClientProgram, Recorder};
+use crate::node::wire::PEER_PORT;
 use crate::node::Launch;
 use crate::report::Report;
 use crate::scenario::layout::client_name;
@@ -233,24 +234,32 @@ async fn launch_client(
         }
         recording.record(event);
     });
-    let name = client_name(&scenario.workload.client_region);
-    // The client prefers gateway peers in its own region (closest first).
-    let mut gateway_peers = network.peer_endpoints(&msp_id);
-    gateway_peers.sort_by_key(|endpoint| {
-        !endpoint.contains(&format!(".{}:", scenario.workload.client_region))
-    });
+    let workload = &scenario.workload;
+    let name = client_name(&workload.client_region);
+    let gateway_peers = if workload.gateway.peers.is_empty() {
+        // The client organization's peers, its own region's first.
+        let mut peers = network.peer_endpoints(&msp_id);
+        peers.sort_by_key(|endpoint| !endpoint.contains(&format!(".{}:", workload.client_region)));
+        peers
+    } else {
+        workload
+            .gateway
+            .peers
+            .iter()
+            .map(|peer| format!("{peer}:{PEER_PORT}"))
+            .collect()
+    };
     let program = ClientProgram {
         name: name.clone(),
         identity,
         channel_id: network.channel_id.clone(),
         chaincode: network.chaincode.clone(),
         gateway_peers,
-        organizations: network.admins.keys().cloned().collect(),
-        orderers: network.orderer_endpoints(),
-        rate_per_s: scenario.workload.rate_per_s,
+        failover: workload.gateway.failover,
+        timeouts: workload.gateway.timeouts.clone(),
+        rate_per_s: workload.rate_per_s,
         start,
-        duration: scenario.workload.duration,
-        fabric: scenario.topology.fabric.clone(),
+        duration: workload.duration,
         seed,
         clock: world.clock(),
         record,

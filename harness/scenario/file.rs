@@ -4,7 +4,7 @@
 //! which turns these types into the model.
 
 use super::latency::LatencySpec;
-use super::model::{AnchorPeers, FirstLeader, Limit, OutageMode, Runbook};
+use super::model::{AnchorPeers, Failover, FirstLeader, Limit, OutageMode, Runbook};
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_saphyr::Spanned;
@@ -147,6 +147,24 @@ pub struct WorkloadFile {
     pub rate_per_s: Spanned<f64>,
     pub duration: Spanned<String>,
     pub client_region: Option<Spanned<String>>,
+    pub gateway: Option<GatewayFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayFile {
+    pub peers: Option<Spanned<Vec<Spanned<String>>>>,
+    pub failover: Option<Failover>,
+    pub timeouts: Option<TimeoutsFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimeoutsFile {
+    pub evaluate: Option<Spanned<String>>,
+    pub endorse: Option<Spanned<String>>,
+    pub submit: Option<Spanned<String>>,
+    pub commit_status: Option<Spanned<String>>,
 }
 
 /// A fault: `at`, optionally `for`, and exactly one kind key.

@@ -231,6 +231,49 @@ pub struct Workload {
     pub duration: Duration,
     /// Region of the client application (it fails with its region).
     pub client_region: String,
+    /// How the client reaches the network.
+    pub gateway: GatewaySettings,
+}
+
+/// The client's gateway peers and its calls' deadlines.
+#[derive(Clone, Debug, Serialize)]
+pub struct GatewaySettings {
+    /// Peer names, in order; empty: the client organization's peers, its region's first.
+    pub peers: Vec<String>,
+    pub failover: Failover,
+    pub timeouts: ClientTimeouts,
+}
+
+/// What the client does when its gateway peer fails a call without an answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Failover {
+    /// Nothing: the fabric-gateway SDK holds one connection (fabric-gateway#257).
+    None,
+    /// The next gateway endpoint for later calls, as behind a load balancer.
+    Next,
+}
+
+/// The deadlines of the client's calls. The SDK has none of its own; these defaults are the
+/// fabric-samples application's (asset-transfer-basic/application-gateway-go), which most
+/// applications copy.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ClientTimeouts {
+    pub evaluate: Duration,
+    pub endorse: Duration,
+    pub submit: Duration,
+    pub commit_status: Duration,
+}
+
+impl Default for ClientTimeouts {
+    fn default() -> Self {
+        ClientTimeouts {
+            evaluate: Duration::from_secs(5),
+            endorse: Duration::from_secs(15),
+            submit: Duration::from_secs(5),
+            commit_status: Duration::from_secs(60),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]

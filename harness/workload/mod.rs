@@ -1,8 +1,6 @@
-//! The transaction load: what the client application submits and when, and how it picks
-//! peers the way the Fabric Gateway does (gateway.rs). The async client that sends the
-//! transactions is a node program (node/client.rs).
-
-pub mod gateway;
+//! The transaction load: what the client application submits and when. The async client
+//! that sends the transactions is a node program (node/client.rs); the gateway peer it
+//! talks to plans endorsements (node/gateway.rs).
 
 use crate::fabric::invocation::AssetCall;
 use rand::Rng;

@@ -6,14 +6,15 @@ use super::diagnostic::{did_you_mean, one_of, Diagnostic, ScenarioError, SourceF
 use super::duration;
 use super::file::{
     ChaincodeFile, ChannelFile, ExpectationFile, FabricOverrides, FabricValue, FaultFile,
-    OrderingServiceFile, OrganizationFile, PartitionSide, ProcedureFile, RegionFile, ScenarioFile,
-    SimulationFile, TopologyFile, WorkloadFile,
+    GatewayFile, OrderingServiceFile, OrganizationFile, PartitionSide, ProcedureFile, RegionFile,
+    ScenarioFile, SimulationFile, TopologyFile, WorkloadFile,
 };
 use super::latency::{self, LatencySpec, LoadedTable, TableKind};
 use super::layout;
 use super::model::{
-    AnchorPeers, Chaincode, Channel, Expectation, Fault, FaultKind, OrderingService, Organization,
-    OutageMode, Procedure, Region, Runbook, Scenario, Simulation, Topology, Workload,
+    AnchorPeers, Chaincode, Channel, ClientTimeouts, Expectation, Failover, Fault, FaultKind,
+    GatewaySettings, OrderingService, Organization, OutageMode, Procedure, Region, Runbook,
+    Scenario, Simulation, Topology, Workload,
 };
 use crate::fabric::config::{self, FabricConfig, Value, ValueKind};
 use crate::fabric::endorsement_policy::EndorsementPolicy;
@@ -237,6 +238,13 @@ impl Checker<'_> {
             }
         }
         let organizations_at = topology.value.organizations.referenced;
+        let gateway_peers_at: Vec<Location> = workload
+            .value
+            .gateway
+            .as_ref()
+            .and_then(|g| g.peers.as_ref())
+            .map(|p| p.value.iter().map(|n| n.referenced).collect())
+            .unwrap_or_default();
         let (topology, region_names) = self.topology(topology.value, scenario_dir);
         let workload = self.workload(&workload, &region_names);
         let procedure = self.procedure(file.procedure);
@@ -275,7 +283,12 @@ impl Checker<'_> {
             expect: expect.into_iter().collect::<Option<Vec<_>>>()?,
             simulation: simulation?,
         };
-        self.layout_limits(&scenario, &organizations_at, &node_crashes);
+        self.layout_limits(
+            &scenario,
+            &organizations_at,
+            &node_crashes,
+            &gateway_peers_at,
+        );
         Some(scenario)
     }
 
@@ -341,6 +354,7 @@ impl Checker<'_> {
         scenario: &Scenario,
         organizations_at: &Location,
         node_crashes: &[Spanned<String>],
+        gateway_peers_at: &[Location],
     ) {
         let count = scenario.node_count();
         if count > MAX_NODES {
@@ -354,6 +368,23 @@ impl Checker<'_> {
             return;
         }
         let layout = scenario.layout();
+        for (peer, at) in scenario.workload.gateway.peers.iter().zip(gateway_peers_at) {
+            let is_peer = layout
+                .iter()
+                .any(|n| n.name == *peer && n.role == layout::Role::Peer);
+            if !is_peer {
+                let peers = layout
+                    .iter()
+                    .filter(|n| n.role == layout::Role::Peer)
+                    .map(|n| n.name.as_str());
+                self.error(
+                    at,
+                    format!("`workload.gateway.peers` names `{peer}`, which is not a peer of this network"),
+                    "a peer name such as `peer0.org1.us-east`",
+                    did_you_mean(peer, peers, "`hadr procedure show --scenario FILE` lists the nodes"),
+                );
+            }
+        }
         let names: Vec<&str> = layout.iter().map(|n| n.name.as_str()).collect();
         for node in node_crashes {
             let is_console = layout::region_of(&node.value) != node.value

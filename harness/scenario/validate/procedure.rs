@@ -111,10 +111,77 @@ impl Checker<'_> {
                 .then(|| region.value.clone()),
             None => regions.first().cloned(),
         };
+        let gateway = self.gateway(workload.gateway.as_ref());
         Some(Workload {
             rate_per_s: rate_ok.then_some(rate.value)?,
             duration: duration?,
             client_region: client_region?,
+            gateway: gateway?,
+        })
+    }
+
+    /// `workload.gateway`: the peers are checked against the layout once it is known.
+    fn gateway(&mut self, file: Option<&GatewayFile>) -> Option<GatewaySettings> {
+        let defaults = ClientTimeouts::default();
+        let Some(file) = file else {
+            return Some(GatewaySettings {
+                peers: Vec::new(),
+                failover: Failover::None,
+                timeouts: defaults,
+            });
+        };
+        let timeouts = file.timeouts.as_ref();
+        let mut timeout = |value: Option<&Spanned<String>>, what: &str, default| {
+            self.duration_or(
+                value,
+                &format!("`workload.gateway.timeouts.{what}`"),
+                default,
+            )
+        };
+        let evaluate = timeout(
+            timeouts.and_then(|t| t.evaluate.as_ref()),
+            "evaluate",
+            defaults.evaluate,
+        );
+        let endorse = timeout(
+            timeouts.and_then(|t| t.endorse.as_ref()),
+            "endorse",
+            defaults.endorse,
+        );
+        let submit = timeout(
+            timeouts.and_then(|t| t.submit.as_ref()),
+            "submit",
+            defaults.submit,
+        );
+        let commit_status = timeout(
+            timeouts.and_then(|t| t.commit_status.as_ref()),
+            "commit_status",
+            defaults.commit_status,
+        );
+        if let Some(peers) = &file.peers {
+            if peers.value.is_empty() {
+                self.error(
+                    &peers.referenced,
+                    "`workload.gateway.peers` is empty",
+                    "peer names, e.g. `[peer0.org1.us-east, peer0.org1.ca-central]`",
+                    "remove `peers` to use the client organization's peers, its region's first",
+                );
+                return None;
+            }
+        }
+        Some(GatewaySettings {
+            peers: file
+                .peers
+                .as_ref()
+                .map(|p| p.value.iter().map(|n| n.value.clone()).collect())
+                .unwrap_or_default(),
+            failover: file.failover.unwrap_or(Failover::None),
+            timeouts: ClientTimeouts {
+                evaluate: evaluate?,
+                endorse: endorse?,
+                submit: submit?,
+                commit_status: commit_status?,
+            },
         })
     }
 }
