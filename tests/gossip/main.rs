@@ -799,3 +799,62 @@ fn six_peers_ten_minutes_twenty_tx_per_second_is_cheap() {
     );
     assert!(wall < s(60), "took {wall:?}");
 }
+
+/// gossip_impl.go discoverySecurityAdapter: after publishCertPeriod an alive message carries
+/// no certificate, so one from a peer whose identity the receiver never got is dropped
+/// ("Don't have certificate for"); the same peer's message with its certificate is accepted.
+#[test]
+fn an_alive_message_without_a_certificate_from_an_unknown_peer_is_dropped() {
+    use hadr::fabric::gossip::{AliveMessage, PeerTime, PkiId, SignedAlive};
+    use std::sync::Arc;
+    let mut net = warmed_up(two_org_topology(&defaults()), 4);
+    let (from, to) = ("peer0.org1.us-east", "peer0.org1.us-west");
+    let ghost = SerializedIdentity {
+        msp_id: "Org1MSP".to_string(),
+        certificate_der: b"cert:ghost".to_vec(),
+    };
+    let alive = |seq_num, identity: Option<SerializedIdentity>| {
+        let alive = AliveMessage {
+            pki_id: PkiId::of(&ghost),
+            external_endpoint: "ghost.org1.us-east:7051".to_string(),
+            identity,
+            timestamp: PeerTime {
+                inc_num: 1,
+                seq_num,
+            },
+        };
+        let signature = net::fake_signature(&ghost.certificate_der, &alive.signed_bytes());
+        GossipMessage::Alive(Arc::new(SignedAlive {
+            alive,
+            signature,
+            secret: None,
+        }))
+    };
+    let knows_ghost = |net: &Net| {
+        net.node(to)
+            .known_members()
+            .iter()
+            .any(|m| m.pki_id == PkiId::of(&ghost))
+    };
+    net.inject(from, to, alive(1, None));
+    net.run_for(s(1));
+    assert!(!knows_ghost(&net), "learned a peer it cannot verify");
+    net.inject(from, to, alive(2, Some(ghost.clone())));
+    net.run_for(s(1));
+    assert!(knows_ghost(&net));
+}
+
+/// certstore.go: identities spread by pull. With certificates never in alive messages
+/// (publishCertPeriod 1 ms) and only the us-east peers as anchors, a non-anchor peer meets
+/// only the anchors by handshake; it still comes to know every peer, because the identity pull
+/// brings the identities its membership needs.
+#[test]
+fn without_certificates_in_alive_messages_membership_converges_by_identity_pull() {
+    let mut config = defaults();
+    config.gossip.publish_cert_period = ms(1);
+    let mut net = Net::new(single_anchor_topology(&config), &["us-east"], 5);
+    net.run_until_true(ms(500), s(120), converged)
+        .expect("membership converges");
+    let pulled = |kind| net.trace.messages_by_kind.get(kind).copied().unwrap_or(0);
+    assert!(pulled("identity_digest") > 0 && pulled("identity_update") > 0);
+}

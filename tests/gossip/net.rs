@@ -43,7 +43,7 @@ pub fn ms(n: u64) -> Duration {
 
 /// A test signature: a keyed hash, so only the holder of `key` (the certificate bytes
 /// here) makes it. Stands in for ECDSA; the cores only see the trait.
-fn fake_signature(key: &[u8], message: &[u8]) -> Vec<u8> {
+pub fn fake_signature(key: &[u8], message: &[u8]) -> Vec<u8> {
     let mut bytes = key.to_vec();
     bytes.extend_from_slice(message);
     sha256(&bytes)[..16].to_vec()

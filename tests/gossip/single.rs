@@ -183,7 +183,7 @@ fn alive_of_c(spec: &PeerSpec, external_endpoint: &str) -> Arc<SignedAlive> {
     let alive = AliveMessage {
         pki_id: PkiId::of(&identity),
         external_endpoint: external_endpoint.to_string(),
-        identity: identity.clone(),
+        identity: Some(identity.clone()),
         timestamp: PeerTime {
             inc_num: 1,
             seq_num: 1,

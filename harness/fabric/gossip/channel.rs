@@ -57,7 +57,7 @@ pub(crate) struct Channel {
     publish_pending: bool,
     state_infos: BTreeMap<PkiId, Arc<SignedStateInfo>>,
     blocks: BTreeMap<u64, StoredBlock>,
-    pull: PullEngine,
+    pull: PullEngine<u64>,
     payloads: PayloadBuffer,
     transfer: Option<StateTransfer>,
     static_leader: bool,
@@ -442,7 +442,7 @@ impl Channel {
         let window = u64::from(env.config.gossip.max_block_count_to_store);
         let kept = self.blocks.split_off(&number.saturating_sub(window));
         for old in self.blocks.keys() {
-            self.pull.remove(*old);
+            self.pull.remove(old);
         }
         self.blocks = kept;
         self.blocks.insert(
@@ -467,7 +467,7 @@ impl Channel {
             let age = now.saturating_sub(stored.created);
             if !stored.expired && age > ttl {
                 stored.expired = true;
-                pull.remove(*number);
+                pull.remove(number);
             }
             age <= ttl * 2
         });
@@ -721,7 +721,7 @@ impl Channel {
             let message = GossipMessage::DataRequest {
                 channel_id: self.id.clone(),
                 nonce: request.nonce,
-                block_numbers: request.block_numbers,
+                block_numbers: request.items,
             };
             env.send(request.to, &request.endpoint, message);
         }

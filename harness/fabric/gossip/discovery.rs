@@ -127,6 +127,8 @@ pub(crate) struct Discovery {
     next_reconnect: Duration,
     next_sync: Duration,
     next_store_check: Duration,
+    /// Until when alive messages carry the identity (publishCertPeriod after start).
+    identity_until: Duration,
 }
 
 impl Discovery {
@@ -149,6 +151,7 @@ impl Discovery {
             next_reconnect: now,
             next_sync: now,
             next_store_check: now + store_check_interval(env),
+            identity_until: now + gossip.publish_cert_period,
         };
         for endpoint in &bootstrap {
             discovery.connect(env, endpoint, true);
@@ -402,7 +405,7 @@ impl Discovery {
         let alive = AliveMessage {
             pki_id: env.me.pki_id,
             external_endpoint: env.me.external_endpoint.clone(),
-            identity: env.me.identity.clone(),
+            identity: (env.now < self.identity_until).then(|| env.me.identity.clone()),
             timestamp: PeerTime {
                 inc_num: self.incarnation,
                 seq_num: self.sequence,
@@ -423,22 +426,28 @@ impl Discovery {
     }
 
     /// Checks an alive message's identity and signatures; returns the sender's organization.
+    /// Without an identity in it, the sender's must be known already ("Don't have
+    /// certificate for"): the message is dropped until a handshake or the identity pull
+    /// brings it.
     fn validate(env: &mut Env, message: &SignedAlive) -> Option<String> {
         let alive = &message.alive;
-        let (pki_id, org) = env.identities.put(env.crypto, &alive.identity).ok()?;
-        if pki_id != alive.pki_id
-            || !env
-                .crypto
-                .verify(&alive.identity, &alive.signed_bytes(), &message.signature)
-        {
+        let org = match &alive.identity {
+            Some(identity) => {
+                let (pki_id, org) = env.identities.put(env.crypto, identity).ok()?;
+                (pki_id == alive.pki_id).then_some(org)?
+            }
+            None => env.identities.org_of(&alive.pki_id)?.to_string(),
+        };
+        let verify = |bytes: &[u8], signature: &[u8]| {
+            env.identities
+                .verify(env.crypto, &alive.pki_id, bytes, signature)
+        };
+        if !verify(&alive.signed_bytes(), &message.signature) {
             return None;
         }
         if let Some(secret) = &message.secret {
             let bytes = Secret::signed_bytes(alive, &secret.internal_endpoint);
-            if !env
-                .crypto
-                .verify(&alive.identity, &bytes, &secret.signature)
-            {
+            if !verify(&bytes, &secret.signature) {
                 return None;
             }
         }

@@ -45,16 +45,16 @@ pub struct PeerTime {
 
 /// gossip.AliveMessage: "I am alive, reach me at this endpoint".
 ///
-/// Fabric carries the identity only during the first publishCertPeriod and otherwise
-/// replicates identities with a separate pull protocol whose disclosure rules match those of
-/// alive messages; hadr always carries it, which gives every receiver the same knowledge.
+/// The identity rides along only during the sender's first publishCertPeriod
+/// (gossip_impl.go discoverySecurityAdapter.SignMessage); later, receivers must already hold
+/// it (from a handshake or the identity pull, certstore.rs) or drop the message.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AliveMessage {
     pub pki_id: PkiId,
     /// The external endpoint (peer.gossip.externalEndpoint); empty: never advertised to other
     /// organizations.
     pub external_endpoint: String,
-    pub identity: SerializedIdentity,
+    pub identity: Option<SerializedIdentity>,
     pub timestamp: PeerTime,
 }
 
@@ -229,6 +229,17 @@ pub enum GossipMessage {
     },
     /// Leader election proposal or declaration.
     Leadership(Arc<SignedLeadership>),
+    /// Identity pull (certstore.go), step 1.
+    IdentityHello { nonce: u64 },
+    /// Step 2: the PKI-IDs whose identities the responder may share with the requester.
+    IdentityDigest { nonce: u64, pki_ids: Vec<PkiId> },
+    /// Step 3: those wanted.
+    IdentityRequest { nonce: u64, pki_ids: Vec<PkiId> },
+    /// Step 4: the identities (each names its own PKI-ID: the hash of the identity).
+    IdentityUpdate {
+        nonce: u64,
+        identities: Vec<SerializedIdentity>,
+    },
 }
 
 impl GossipMessage {
@@ -237,7 +248,11 @@ impl GossipMessage {
         match self {
             GossipMessage::Alive(_)
             | GossipMessage::MembershipRequest { .. }
-            | GossipMessage::MembershipResponse { .. } => None,
+            | GossipMessage::MembershipResponse { .. }
+            | GossipMessage::IdentityHello { .. }
+            | GossipMessage::IdentityDigest { .. }
+            | GossipMessage::IdentityRequest { .. }
+            | GossipMessage::IdentityUpdate { .. } => None,
             GossipMessage::StateInfo(m) => Some(&m.info.channel_id),
             GossipMessage::Leadership(m) => Some(&m.message.channel_id),
             GossipMessage::StateInfoPullRequest { channel_id }
@@ -269,6 +284,10 @@ impl GossipMessage {
             GossipMessage::StateRequest { .. } => "state_request",
             GossipMessage::StateResponse { .. } => "state_response",
             GossipMessage::Leadership(_) => "leadership",
+            GossipMessage::IdentityHello { .. } => "identity_hello",
+            GossipMessage::IdentityDigest { .. } => "identity_digest",
+            GossipMessage::IdentityRequest { .. } => "identity_request",
+            GossipMessage::IdentityUpdate { .. } => "identity_update",
         }
     }
 }
@@ -305,7 +324,7 @@ mod tests {
         let alive = AliveMessage {
             pki_id: PkiId::of(&identity("a")),
             external_endpoint: "a:7051".into(),
-            identity: identity("a"),
+            identity: Some(identity("a")),
             timestamp: PeerTime {
                 inc_num: 1,
                 seq_num: 2,

@@ -35,11 +35,10 @@
 //!   gossip_payload_buffer_size [`GossipNode::payload_buffer_size`];
 //!   gossip_comm_messages_sent/received are the shell's counts of `Send`s and frames.
 //!
-//! Simplifications, each noted where it is made: one channel per node; alive messages always
-//! carry the sender's identity (Fabric replicates identities by a pull protocol with the same
-//! disclosure rules); channel names instead of channel MACs; no private data; the identity
+//! Simplifications, each noted where it is made: one channel per node; channel names instead of channel MACs; no private data; the identity
 //! mapper's purge of identities unused for an hour is not modelled.
 
+mod certstore;
 mod channel;
 mod deliver;
 mod discovery;

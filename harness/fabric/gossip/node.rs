@@ -2,6 +2,7 @@
 //! gossip/service/gossip_service.go), owning discovery, the emitter and the channel, routing
 //! inputs to them and turning their decisions into [`Output`]s.
 
+use super::certstore::CertStore;
 use super::channel::Channel;
 use super::deliver::DeliverConnection;
 use super::discovery::{Discovery, Member};
@@ -68,9 +69,11 @@ pub(crate) fn random_selection<T>(
     rng: &mut ChaCha8Rng,
 ) -> Vec<T> {
     let count = (count as usize).min(candidates.len());
+    // partial_shuffle draws its `count` elements into the *tail* of the slice; the head keeps
+    // the rest, nearly in input order (keeping the head made gossip pick the same peers
+    // every time).
     candidates.partial_shuffle(rng, count);
-    candidates.truncate(count);
-    candidates
+    candidates.split_off(candidates.len() - count)
 }
 
 /// One peer's gossip: membership, channel state, block dissemination, leader election and the
@@ -85,6 +88,7 @@ pub struct GossipNode {
     out: VecDeque<Output>,
     emitter: Emitter,
     discovery: Discovery,
+    certs: CertStore,
     channel: Option<Channel>,
 }
 
@@ -156,19 +160,18 @@ impl GossipNode {
         );
         let mut rng = rng;
         let mut out = VecDeque::new();
-        let discovery = Discovery::new(
-            &mut Env {
-                now,
-                config,
-                me: &me,
-                crypto: &*crypto,
-                identities: &mut identities,
-                rng: &mut rng,
-                out: &mut out,
-                emitter: &mut emitter,
-            },
-            peer.bootstrap_peers,
-        );
+        let mut env = Env {
+            now,
+            config,
+            me: &me,
+            crypto: &*crypto,
+            identities: &mut identities,
+            rng: &mut rng,
+            out: &mut out,
+            emitter: &mut emitter,
+        };
+        let discovery = Discovery::new(&mut env, peer.bootstrap_peers);
+        let certs = CertStore::new(&env);
         Ok(GossipNode {
             config: config.clone(),
             me,
@@ -178,6 +181,7 @@ impl GossipNode {
             out,
             emitter,
             discovery,
+            certs,
             channel: None,
         })
     }
@@ -303,6 +307,12 @@ impl GossipNode {
         let (mut env, discovery, channel) = split!(self, now);
         match message {
             GossipMessage::Alive(alive) => discovery.handle_alive(&mut env, from, alive),
+            message @ (GossipMessage::IdentityHello { .. }
+            | GossipMessage::IdentityDigest { .. }
+            | GossipMessage::IdentityRequest { .. }
+            | GossipMessage::IdentityUpdate { .. }) => self
+                .certs
+                .handle_message(&mut env, discovery, from, &from_org, message),
             GossipMessage::MembershipRequest {
                 self_information,
                 nonce,
@@ -385,6 +395,7 @@ impl GossipNode {
         let channel = self.channel.as_ref().map(Channel::deadline);
         [
             Some(self.discovery.deadline()),
+            Some(self.certs.deadline()),
             channel,
             self.emitter.deadline(),
         ]
@@ -403,6 +414,9 @@ impl GossipNode {
             let (mut env, discovery, channel) = split!(self, now);
             if discovery.deadline() <= now {
                 discovery.handle_timeout(&mut env);
+            }
+            if self.certs.deadline() <= now {
+                self.certs.handle_timeout(&mut env, discovery);
             }
             if let Some(channel) = channel.as_mut().filter(|c| c.deadline() <= now) {
                 channel.handle_timeout(&mut env, discovery);
@@ -629,5 +643,34 @@ fn send_to(env: &mut Env, peers: &[&Member], emitted: &Emitted) {
                 emitted.message.clone(),
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::random_selection;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
+    #[test]
+    fn random_selection_picks_every_candidate_equally_often() {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let mut picked = [0u32; 17];
+        for _ in 0..17_000 {
+            let chosen = random_selection((0..17).collect(), 3, &mut rng);
+            assert_eq!(chosen.len(), 3);
+            let mut distinct = chosen.clone();
+            distinct.dedup();
+            assert_eq!(distinct.len(), 3, "{chosen:?}");
+            for c in chosen {
+                picked[c] += 1;
+            }
+        }
+        // 3000 expected each; a biased pick (the head of the list) lands far outside.
+        assert!(
+            picked.iter().all(|n| (2700..3300).contains(n)),
+            "{picked:?}"
+        );
+        assert_eq!(random_selection(vec![1, 2], 5, &mut rng).len(), 2);
     }
 }

@@ -1,11 +1,11 @@
 //! Fabric's pull engine (gossip/gossip/algo/pull.go) as used for blocks
-//! (gossip/gossip/pull/pullstore.go): every pullInterval send a hello to a few peers, collect
+//! (gossip/gossip/pull/pullstore.go) and for identities (gossip/gossip/certstore.go): every pullInterval send a hello to a few peers, collect
 //! their digests for digestWaitTime, request each missing item from one random owner, accept
 //! responses for responseWaitTime. The responder side answers hellos with its digest and
 //! requests (within requestWaitTime of the hello) with the items it holds.
 //!
-//! Items are block numbers; the engine only tracks numbers and nonces, the channel holds the
-//! blocks.
+//! Items are block numbers or PKI-IDs; the engine only tracks items and nonces, its owner holds
+//! the blocks or identities.
 
 use super::message::PkiId;
 use rand::{Rng, RngCore};
@@ -19,26 +19,26 @@ enum Phase {
 }
 
 #[derive(Debug)]
-struct Round {
+struct Round<T> {
     phase: Phase,
     deadline: Duration,
     peer_of_nonce: BTreeMap<u64, (PkiId, String)>,
-    owners: BTreeMap<u64, Vec<u64>>,
+    owners: BTreeMap<T, Vec<u64>>,
 }
 
-/// A request to send: the block numbers wanted from the peer behind a hello's nonce.
+/// A request to send: the items wanted from the peer behind a hello's nonce.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) struct PullRequest {
+pub(crate) struct PullRequest<T> {
     pub to: PkiId,
     pub endpoint: String,
     pub nonce: u64,
-    pub block_numbers: Vec<u64>,
+    pub items: Vec<T>,
 }
 
 #[derive(Debug)]
-pub(crate) struct PullEngine {
-    items: BTreeSet<u64>,
-    round: Option<Round>,
+pub(crate) struct PullEngine<T> {
+    items: BTreeSet<T>,
+    round: Option<Round<T>>,
     /// Nonces of hellos received, and until when a request quoting them is answered.
     incoming: BTreeMap<u64, Duration>,
     next_pull: Duration,
@@ -48,14 +48,14 @@ pub(crate) struct PullEngine {
     response_wait: Duration,
 }
 
-impl PullEngine {
+impl<T: Ord + Clone> PullEngine<T> {
     pub fn new(
         now: Duration,
         pull_interval: Duration,
         digest_wait: Duration,
         request_wait: Duration,
         response_wait: Duration,
-    ) -> PullEngine {
+    ) -> PullEngine<T> {
         PullEngine {
             items: BTreeSet::new(),
             round: None,
@@ -69,12 +69,12 @@ impl PullEngine {
         }
     }
 
-    pub fn add(&mut self, item: u64) {
+    pub fn add(&mut self, item: T) {
         self.items.insert(item);
     }
 
-    pub fn remove(&mut self, item: u64) {
-        self.items.remove(&item);
+    pub fn remove(&mut self, item: &T) {
+        self.items.remove(item);
     }
 
     pub fn deadline(&self) -> Duration {
@@ -123,7 +123,7 @@ impl PullEngine {
 
     /// Timers of the current round and of received hellos; returns the requests to send when
     /// the digest wait ends.
-    pub fn handle_timeout(&mut self, now: Duration, rng: &mut impl RngCore) -> Vec<PullRequest> {
+    pub fn handle_timeout(&mut self, now: Duration, rng: &mut impl RngCore) -> Vec<PullRequest<T>> {
         self.incoming.retain(|_, until| *until > now);
         let Some(round) = self.round.as_mut() else {
             return Vec::new();
@@ -138,22 +138,22 @@ impl PullEngine {
             }
             Phase::CollectingDigests => {
                 // processIncomingDigests: each missing item from one random owner.
-                let mut by_nonce: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
+                let mut by_nonce: BTreeMap<u64, Vec<T>> = BTreeMap::new();
                 for (item, owners) in &round.owners {
                     let nonce = owners[rng.random_range(0..owners.len())];
-                    by_nonce.entry(nonce).or_default().push(*item);
+                    by_nonce.entry(nonce).or_default().push(item.clone());
                 }
                 round.phase = Phase::CollectingResponses;
                 round.deadline = now + self.response_wait;
                 by_nonce
                     .into_iter()
-                    .map(|(nonce, block_numbers)| {
+                    .map(|(nonce, items)| {
                         let (to, endpoint) = round.peer_of_nonce[&nonce].clone();
                         PullRequest {
                             to,
                             endpoint,
                             nonce,
-                            block_numbers,
+                            items,
                         }
                     })
                     .collect()
@@ -163,13 +163,13 @@ impl PullEngine {
 
     /// OnHello: remember the nonce for requestWaitTime; returns the digest to answer with
     /// (nothing is sent when it is empty).
-    pub fn on_hello(&mut self, now: Duration, nonce: u64) -> Vec<u64> {
+    pub fn on_hello(&mut self, now: Duration, nonce: u64) -> Vec<T> {
         self.incoming.insert(nonce, now + self.request_wait);
-        self.items.iter().copied().collect()
+        self.items.iter().cloned().collect()
     }
 
     /// OnDigest: note who owns the items we lack, while digests are accepted.
-    pub fn on_digest(&mut self, nonce: u64, items: &[u64]) {
+    pub fn on_digest(&mut self, nonce: u64, items: &[T]) {
         let Some(round) = self.round.as_mut() else {
             return;
         };
@@ -178,20 +178,20 @@ impl PullEngine {
         }
         for item in items {
             if !self.items.contains(item) {
-                round.owners.entry(*item).or_default().push(nonce);
+                round.owners.entry(item.clone()).or_default().push(nonce);
             }
         }
     }
 
     /// OnReq: the requested items we hold, if the request quotes a live hello nonce.
-    pub fn on_request(&self, nonce: u64, items: &[u64]) -> Vec<u64> {
+    pub fn on_request(&self, nonce: u64, items: &[T]) -> Vec<T> {
         if !self.incoming.contains_key(&nonce) {
             return Vec::new();
         }
         items
             .iter()
-            .copied()
             .filter(|item| self.items.contains(item))
+            .cloned()
             .collect()
     }
 
@@ -212,7 +212,7 @@ mod tests {
 
     const S: fn(u64) -> Duration = Duration::from_secs;
 
-    fn engine() -> PullEngine {
+    fn engine() -> PullEngine<u64> {
         PullEngine::new(S(0), S(4), S(1), Duration::from_millis(1500), S(2))
     }
 
@@ -236,10 +236,7 @@ mod tests {
             .handle_timeout(Duration::from_millis(4500), &mut rng)
             .is_empty());
         let requests = puller.handle_timeout(S(5), &mut rng);
-        let mut asked: Vec<u64> = requests
-            .iter()
-            .flat_map(|r| r.block_numbers.clone())
-            .collect();
+        let mut asked: Vec<u64> = requests.iter().flat_map(|r| r.items.clone()).collect();
         asked.sort();
         assert_eq!(asked, vec![6, 7, 8]);
         assert!(requests.iter().all(|r| r.nonce == na || r.nonce == nb));

@@ -73,6 +73,10 @@ impl IdentityMap {
         Ok((pki_id, org))
     }
 
+    pub fn identity_of(&self, pki_id: &PkiId) -> Option<&SerializedIdentity> {
+        self.known.get(pki_id).map(|k| &k.identity)
+    }
+
     pub fn org_of(&self, pki_id: &PkiId) -> Option<&str> {
         self.known.get(pki_id).map(|k| k.org.as_str())
     }
