@@ -82,3 +82,136 @@ fn eighteen_peers_keep_every_organization_in_view_on_twenty_seeds() {
         &lapses[..lapses.len().min(10)]
     );
 }
+
+/// The latency of every client transaction invoked within [from_ms, to_ms]: (invoked, took,
+/// committed).
+fn transaction_latencies(
+    history: &History,
+    from_ms: TimeMs,
+    to_ms: TimeMs,
+) -> Vec<(TimeMs, TimeMs, bool)> {
+    use hadr::history::OpPhase;
+    let mut invoked = std::collections::BTreeMap::new();
+    let mut out = Vec::new();
+    for (at_ms, op) in history.iter(|k| match k {
+        EventKind::Op(op) if op.process.starts_with("client") => Some(op),
+        _ => None,
+    }) {
+        match op.phase {
+            OpPhase::Invoke => {
+                invoked.insert(op.op_id, at_ms);
+            }
+            phase => {
+                if let Some(&start) = invoked.get(&op.op_id) {
+                    if (from_ms..=to_ms).contains(&start) {
+                        out.push((start, at_ms - start, phase == OpPhase::Ok));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The longest time `peer` saw no new block in a gap that ends after `after_ms`.
+fn longest_block_gap_after(history: &History, peer: &str, after_ms: TimeMs) -> (TimeMs, TimeMs) {
+    let mut rises: Vec<TimeMs> = Vec::new();
+    let mut top = None;
+    for (at_ms, height) in heights(history, peer) {
+        if top.is_none_or(|t| height > t) {
+            rises.push(at_ms);
+            top = Some(height);
+        }
+    }
+    rises
+        .windows(2)
+        .filter(|w| w[1] > after_ms)
+        .map(|w| (w[1] - w[0], w[0]))
+        .max()
+        .expect("blocks after the loss")
+}
+
+/// A lost region (default mode), measured from outside as the issue asks, against Fabric's
+/// timers: membership drops the lost peers 20-30 s after the loss (alive expiry: the last alive
+/// message up to aliveTimeInterval before the loss, aliveExpirationTimeout 25 s, checked every
+/// 2.5 s; membership is sampled every 5 s), endorsements the gateway sent to a lost peer wait
+/// peer.gateway.endorsementTimeout (30 s), and the single peer of Org3, whose deliver stream
+/// came from the lost ordering node (seed 5), resumes within the delivery client's keepalive
+/// interval + timeout (60 s + 20 s) plus a reconnect.
+#[test]
+fn a_lost_region_looks_from_outside_as_fabric_timers_say() {
+    let scenario = load("tests/fixtures/scenarios/region-loss-measured.yaml");
+    let (report, history) = run(&scenario);
+    assert!(report.passed, "{:#?}", report.expectations);
+    let (loss_ms, _) = fault_window(&history, 0);
+    let lost: Vec<String> = peer_names(&scenario)
+        .into_iter()
+        .filter(|p| p.ends_with(".ca-central"))
+        .collect();
+
+    // Membership: every survivor still lists the lost peers at +15 s and none at +35 s.
+    for (at_ms, peer, _, _) in orgs_known(&history, loss_ms) {
+        if peer.ends_with(".ca-central") {
+            continue;
+        }
+        let sample = history
+            .iter(|k| match k {
+                EventKind::Membership(m) if m.peer == peer => Some(m),
+                _ => None,
+            })
+            .find(|(t, _)| *t == at_ms)
+            .map(|(_, m)| {
+                m.known
+                    .iter()
+                    .map(|k| k.endpoint.clone())
+                    .collect::<Vec<_>>()
+            })
+            .expect("the sample");
+        let lists_lost = lost
+            .iter()
+            .any(|l| sample.iter().any(|e| e.starts_with(l.as_str())));
+        let since_ms = at_ms - loss_ms;
+        if since_ms <= 15_000 {
+            assert!(
+                lists_lost,
+                "{peer} dropped a lost peer {since_ms} ms after the loss"
+            );
+        }
+        if (35_000..100_000).contains(&since_ms) {
+            assert!(
+                !lists_lost,
+                "{peer} still lists a lost peer {since_ms} ms after the loss"
+            );
+        }
+    }
+
+    // Endorsements to a lost peer wait the gateway's endorsement timeout, then go elsewhere.
+    let endorsement_timeout_ms = 30_000;
+    let before = transaction_latencies(&history, loss_ms - 10_000, loss_ms - 3_000);
+    assert!(
+        before.iter().all(|(_, took, _)| *took < 5_000),
+        "{before:?}"
+    );
+    let after = transaction_latencies(&history, loss_ms, loss_ms + 15_000);
+    let waited: Vec<_> = after
+        .iter()
+        .filter(|(_, took, _)| *took >= endorsement_timeout_ms)
+        .collect();
+    assert!(
+        !waited.is_empty(),
+        "no transaction waited for a lost endorser: {after:?}"
+    );
+
+    // The Org3 peer's deliver stream from the lost ordering node: silent until keepalive.
+    let (stall_ms, from_ms) = longest_block_gap_after(&history, "peer0.org3.us-west", loss_ms);
+    assert!(from_ms <= loss_ms + 1_000, "the stall began at {from_ms}");
+    assert!(
+        (60_000..=85_000).contains(&stall_ms),
+        "peer0.org3.us-west saw no block for {stall_ms} ms"
+    );
+    println!(
+        "membership drop within 15-35 s; {} of {} transactions waited >= 30 s; deliver stall {stall_ms} ms",
+        waited.len(),
+        after.len()
+    );
+}
