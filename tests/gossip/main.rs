@@ -858,3 +858,114 @@ fn without_certificates_in_alive_messages_membership_converges_by_identity_pull(
     let pulled = |kind| net.trace.messages_by_kind.get(kind).copied().unwrap_or(0);
     assert!(pulled("identity_digest") > 0 && pulled("identity_update") > 0);
 }
+
+/// Fabric integration/gossip: after the elected leader stops, another peer of the org is
+/// elected, within leaderAliveThreshold (the others stop hearing it) plus
+/// leaderElectionDuration (the proposal round) and a few alive rounds.
+#[test]
+fn after_the_elected_leader_stops_another_peer_is_elected() {
+    let config = election_config();
+    let peers: Vec<PeerSpec> = net::REGIONS
+        .iter()
+        .map(|r| PeerSpec::new(0, 1, r, &config))
+        .collect();
+    let mut net = Net::new(peers, &["ca-central"], 15);
+    net.start_workload(s(2));
+    net.run_for(s(60));
+    let leader = net.leaders().pop().expect("a leader");
+    net.crash(&leader);
+    let stopped_at = net.now;
+    let elected = net
+        .run_until_true(ms(100), s(120), |net| {
+            let leaders = net.leaders();
+            leaders.len() == 1 && leaders[0] != leader
+        })
+        .expect("another peer is elected")
+        - stopped_at;
+    let bound = config.election.leader_alive_threshold
+        + config.election.leader_election_duration
+        + config.gossip.alive_time_interval * 2;
+    assert!(
+        elected <= bound,
+        "elected after {elected:?}, bound {bound:?}"
+    );
+    // The new leader pulls blocks: the survivors keep up.
+    net.run_for(s(20));
+    for name in all_but(&net, &leader) {
+        assert!(net.height(&name) + 1 >= net.chain_height(), "{name}");
+    }
+}
+
+/// Fabric integration/gossip runs with shrunk timers: alive 1 s, expiration 2 s, reconnect
+/// 2 s, msgExpirationFactor 2. A stopped peer is purged from the others' membership (alive
+/// expiry, then the store's expiry after 2 x 2 s) and, once restarted, reappears in the view
+/// of peers of its own org and of the other org within 3 x reconnectInterval.
+#[test]
+fn with_fabric_test_timers_purged_peers_reappear_within_three_reconnect_intervals() {
+    let mut config = defaults();
+    config.gossip.alive_time_interval = s(1);
+    config.gossip.alive_expiration_timeout = s(2);
+    config.gossip.reconnect_interval = s(2);
+    config.gossip.msg_expiration_factor = 2;
+    // Non-anchor victims: anchors are never purged (the AnchorPeerTracker).
+    let peers: Vec<PeerSpec> = two_org_topology(&config)
+        .into_iter()
+        .map(|mut p| {
+            p.anchor = p.region == "us-east";
+            p
+        })
+        .collect();
+    let mut net = warmed_up(peers, 16);
+    for victim in ["peer0.org1.us-west", "peer0.org2.ca-central"] {
+        let observers = all_but(&net, victim);
+        net.crash(victim);
+        net.run_until_true(ms(100), s(30), |net| {
+            observers.iter().all(|o| !net.known(o).contains(victim))
+        })
+        .unwrap_or_else(|| panic!("{victim} is purged everywhere"));
+        let restarted_at = net.now;
+        net.restart(victim);
+        let back = net
+            .run_until_true(ms(100), s(30), |net| {
+                observers.iter().all(|o| net.membership(o).contains(victim))
+            })
+            .unwrap_or_else(|| panic!("{victim} reappears"))
+            - restarted_at;
+        assert!(
+            back <= config.gossip.reconnect_interval * 3,
+            "{victim} reappeared after {back:?}"
+        );
+    }
+}
+
+/// FAB-18378 with leader election on: a follower restarted after missing more blocks than
+/// any peer keeps for pull, with state transfer off, never catches up, while gossip itself
+/// recovers.
+#[test]
+fn with_leader_election_and_no_state_transfer_a_far_behind_restarted_follower_never_catches_up() {
+    let mut config = election_config();
+    config.state_transfer.enabled = false;
+    let peers: Vec<PeerSpec> = net::REGIONS
+        .iter()
+        .map(|r| PeerSpec::new(0, 1, r, &config))
+        .collect();
+    let mut net = Net::new(peers, &["us-east"], 17);
+    net.start_workload(s(2));
+    net.run_for(s(60));
+    let leader = net.leaders().pop().expect("a leader");
+    let follower = all_but(&net, &leader).pop_first().expect("a follower");
+    net.crash(&follower);
+    net.run_for(s(300));
+    net.restart(&follower);
+    net.run_for(s(300));
+    assert!(
+        net.membership(&follower).len() >= 2,
+        "gossip itself recovered"
+    );
+    assert!(
+        net.chain_height() - net.height(&follower) > 100,
+        "{} of {}",
+        net.height(&follower),
+        net.chain_height()
+    );
+}
