@@ -116,13 +116,16 @@ pub trait PeerAdmin: Send + Sync {
     ) -> BoxFuture<'a, Result<(), PeerAdminError>>;
 
     /// As an ordering service admin: adds an application organization to the channel
-    /// (the procedure's "add to consortium and channel" by the ordering service admin).
+    /// (the procedure's "add to consortium and channel" by the ordering service admin), the
+    /// update also signed by `co_signers` (the admins of organizations already on it: the
+    /// Application group's mod_policy is MAJORITY Admins).
     fn add_organization<'a>(
         &'a self,
         orderer: &'a Component,
         channel_id: &'a str,
         org: &'a ApplicationOrg,
         admin: &'a SigningIdentity,
+        co_signers: &'a [SigningIdentity],
     ) -> BoxFuture<'a, Result<(), PeerAdminError>>;
 
     /// qscc GetChainInfo: the peer's height and tip hash on the channel.
@@ -382,7 +385,7 @@ impl PeerAdmin for GrpcWebPeerAdmin {
             msp_id: admin.msp_id.clone(),
             anchor_peers: anchor_peers.to_vec(),
         };
-        Box::pin(self.update_config(orderer, channel_id, change, admin))
+        Box::pin(self.update_config(orderer, channel_id, change, admin, &[]))
     }
 
     fn add_organization<'a>(
@@ -391,9 +394,10 @@ impl PeerAdmin for GrpcWebPeerAdmin {
         channel_id: &'a str,
         org: &'a ApplicationOrg,
         admin: &'a SigningIdentity,
+        co_signers: &'a [SigningIdentity],
     ) -> BoxFuture<'a, Result<(), PeerAdminError>> {
         let change = ConfigChange::AddOrganization { org: org.clone() };
-        Box::pin(self.update_config(orderer, channel_id, change, admin))
+        Box::pin(self.update_config(orderer, channel_id, change, admin, co_signers))
     }
 
     fn channel_info<'a>(
@@ -412,14 +416,16 @@ impl PeerAdmin for GrpcWebPeerAdmin {
 }
 
 impl GrpcWebPeerAdmin {
-    /// Submits `change` as a config update signed by `admin`, computed against the latest
-    /// config block (the newest block names it in its metadata's last_config).
+    /// Submits `change` as a config update by `admin`, signed by it and `co_signers`,
+    /// computed against the latest config block (the newest block names it in its
+    /// metadata's last_config).
     async fn update_config(
         &self,
         orderer: &Component,
         channel_id: &str,
         change: ConfigChange,
         admin: &SigningIdentity,
+        co_signers: &[SigningIdentity],
     ) -> Result<(), PeerAdminError> {
         let newest = self
             .deliver(orderer, channel_id, SeekPosition::Newest, admin)
@@ -438,9 +444,10 @@ impl GrpcWebPeerAdmin {
             })?;
         let envelope = {
             let mut rng = self.rng.lock().expect("proposal rng");
+            let signers: Vec<&SigningIdentity> = std::iter::once(admin).chain(co_signers).collect();
             config_update_envelope(
                 admin,
-                &[admin],
+                &signers,
                 channel_id,
                 config.sequence,
                 change,

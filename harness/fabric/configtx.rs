@@ -13,17 +13,15 @@
 //! Modification policies of the two updates the procedure makes:
 //! - SetAnchorPeers (Application/<org>/AnchorPeers): that organization's Admins, Fabric's
 //!   default (`mod_policy: Admins` on the org group, sampleconfig/configtx.yaml).
-//! - AddOrganization (the Application group): the ordering organization's Admins. In the
-//!   documented procedure the ordering service admin adds the new organization "to the
-//!   consortium" and the channel (IBM ibp-console-hadr-mr, "add the organization to the
-//!   consortium"); hadr's channels are created with the ordering organization as channel
-//!   operator, so that step is one admin signature of the ordering organization. (Fabric's
-//!   default, MAJORITY Admins of the application orgs, would need other orgs' admins,
-//!   which the procedure never involves.)
+//! - AddOrganization (the Application group): its mod_policy, v2.5's default
+//!   `/Channel/Application/Admins`, MAJORITY of the application organizations' Admins
+//!   (none needed while the channel has no application organization). The ordering service
+//!   admin submits it, as the procedure says; the signatures of the organizations already
+//!   on the channel are collected first, as the console's channel update flow does.
 
 use super::crypto::{sha256, Certificate, SerializedIdentity, SigningIdentity};
 use super::msp::{Msp, MspError, MspManager};
-use super::policy::{check_org_admins, PolicyError};
+use super::policy::{check_application_admins, check_org_admins, PolicyError};
 use super::types::{
     compute_tx_id, decode, encode, Block, BlockHeader, BlockMetadata, ChannelConfig, ConfigChange,
     ConfigEnvelope, ConfigUpdate, ConfigUpdateEnvelope, Envelope, Header, HeaderType, Payload,
@@ -149,9 +147,9 @@ impl ChannelBundle {
                 org.anchor_peers = anchor_peers;
             }
             ConfigChange::AddOrganization { org } => {
-                check_org_admins(
+                check_application_admins(
                     &self.msps,
-                    &self.config.orderer.msp.msp_id,
+                    self.config.application.keys(),
                     signed,
                     signatures,
                 )?;
@@ -303,6 +301,8 @@ mod tests {
 
     struct Fixture {
         bundle: ChannelBundle,
+        /// The same channel before any application organization joined.
+        empty: ChannelBundle,
         orderer_org: OrgCrypto,
         org1: OrgCrypto,
         org2: OrgCrypto,
@@ -325,12 +325,14 @@ mod tests {
         let ordering = FabricConfig::default().ordering;
         let config = orderer_org.channel_config(
             "channel1",
-            &[(endpoint, &orderer)],
+            &[(endpoint.clone(), &orderer)],
             &[&org1, &org2],
             &ordering,
         );
+        let empty = orderer_org.channel_config("channel1", &[(endpoint, &orderer)], &[], &ordering);
         Fixture {
             bundle: ChannelBundle::new(config).unwrap(),
+            empty: ChannelBundle::new(empty).unwrap(),
             orderer_org,
             org1,
             org2,
@@ -395,7 +397,7 @@ mod tests {
     }
 
     #[test]
-    fn adding_an_org_needs_the_ordering_admin_and_a_new_msp() {
+    fn adding_an_org_needs_a_majority_of_the_application_admins_and_a_new_msp() {
         let f = fixture();
         let add = |org: &OrgCrypto| ConfigUpdate {
             channel_id: "channel1".into(),
@@ -404,19 +406,29 @@ mod tests {
                 org: org.application_org(vec![]),
             },
         };
+        // Two application orgs: MAJORITY is both.
         let next = f
             .bundle
-            .apply_update(&signed(&add(&f.org3), &[&f.orderer_org.admin]))
+            .apply_update(&signed(&add(&f.org3), &[&f.org1.admin, &f.org2.admin]))
             .unwrap();
         assert!(next.application.contains_key("Org3MSP"));
+        for signers in [vec![&f.orderer_org.admin], vec![&f.org1.admin]] {
+            let refused = f.bundle.apply_update(&signed(&add(&f.org3), &signers));
+            assert!(
+                matches!(
+                    &refused,
+                    Err(ConfigError::Policy(PolicyError::NotEnoughAdmins {
+                        required: 2,
+                        organizations: 2,
+                        ..
+                    }))
+                ),
+                "{refused:?}"
+            );
+        }
         assert!(matches!(
             f.bundle
-                .apply_update(&signed(&add(&f.org3), &[&f.org1.admin, &f.org2.admin])),
-            Err(ConfigError::Policy(_))
-        ));
-        assert!(matches!(
-            f.bundle
-                .apply_update(&signed(&add(&f.org1), &[&f.orderer_org.admin])),
+                .apply_update(&signed(&add(&f.org1), &[&f.org1.admin, &f.org2.admin])),
             Err(ConfigError::OrgExists { .. })
         ));
         let mut broken = f.org3.application_org(vec![]);
@@ -428,9 +440,14 @@ mod tests {
         };
         assert!(matches!(
             f.bundle
-                .apply_update(&signed(&update, &[&f.orderer_org.admin])),
+                .apply_update(&signed(&update, &[&f.org1.admin, &f.org2.admin])),
             Err(ConfigError::Msp(_))
         ));
+        // The first application organization needs nobody's signature (threshold 0).
+        assert!(f
+            .empty
+            .apply_update(&signed(&add(&f.org1), &[&f.orderer_org.admin]))
+            .is_ok());
     }
 
     #[test]

@@ -46,6 +46,12 @@ pub enum PolicyError {
         endorsed_by: Vec<String>,
         rejected: Vec<String>,
     },
+    #[error("/Channel/Application/Admins (MAJORITY Admins) not satisfied: {required} of the {organizations} application organizations' admins must sign, signed by {signed_by:?}")]
+    NotEnoughAdmins {
+        required: usize,
+        organizations: usize,
+        signed_by: Vec<String>,
+    },
     #[error("endorsement policy not satisfied: no valid peer endorsement of {msp_id} (endorsed by {endorsed_by:?}, rejected endorsements: {rejected:?})")]
     MissingOrgEndorsement {
         msp_id: String,
@@ -114,6 +120,37 @@ pub fn check_org_admins(
     Err(PolicyError::NoAdminSignature {
         msp_id: msp_id.to_string(),
         rejected,
+    })
+}
+
+/// /Channel/Application/Admins, v2.5's default (sampleconfig/configtx.yaml: ImplicitMeta
+/// MAJORITY Admins), the mod_policy of the Application group: a majority of the application
+/// organizations' Admins policies. With no application organization yet, implicitmeta.go
+/// sets the threshold to 0 and any signer passes.
+pub fn check_application_admins<'a>(
+    msps: &MspManager,
+    organizations: impl IntoIterator<Item = &'a String>,
+    message: &[u8],
+    signatures: &[ConfigSignature],
+) -> Result<(), PolicyError> {
+    let organizations: Vec<&String> = organizations.into_iter().collect();
+    let signed_by: Vec<String> = organizations
+        .iter()
+        .filter(|msp_id| check_org_admins(msps, msp_id, message, signatures).is_ok())
+        .map(|msp_id| msp_id.to_string())
+        .collect();
+    let required = if organizations.is_empty() {
+        0
+    } else {
+        majority(organizations.len())
+    };
+    if signed_by.len() >= required {
+        return Ok(());
+    }
+    Err(PolicyError::NotEnoughAdmins {
+        required,
+        organizations: organizations.len(),
+        signed_by,
     })
 }
 

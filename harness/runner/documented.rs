@@ -97,6 +97,7 @@ pub async fn build(
         material,
         consoles: BTreeMap::new(),
         orgs: BTreeMap::new(),
+        on_channel: Vec::new(),
         orderers: Vec::new(),
         ordering_file: Vec::new(),
         chaincode_committed: false,
@@ -190,6 +191,8 @@ struct Procedure<'a> {
     material: Material,
     consoles: BTreeMap<String, ConsoleClient>,
     orgs: BTreeMap<String, OrgState>,
+    /// Application organizations added to the channel so far, in order.
+    on_channel: Vec<String>,
     orderers: Vec<Component>,
     /// The ordering service as its admin exports it (the doc's "export the ordering service").
     ordering_file: Vec<NodeFile>,
@@ -374,13 +377,34 @@ impl Procedure<'_> {
                 let admin = self.material.ordering.org.admin.clone();
                 let orderer = self.orderer()?.clone();
                 let channel = self.scenario.topology.channel.name.clone();
+                // MAJORITY of the application orgs' Admins: every org already on the
+                // channel signs (its admin in its home console's wallet).
+                let on_channel = self.on_channel.clone();
+                let mut co_signers = Vec::new();
+                for other in &on_channel {
+                    let home = self
+                        .scenario
+                        .topology
+                        .organizations
+                        .iter()
+                        .find(|o| o.msp_id == *other)
+                        .map(|o| o.home.clone())
+                        .ok_or_else(|| format!("{other} is not in the topology"))?;
+                    co_signers.push(self.signer(&home, other)?);
+                }
                 retry(&self.world, "add the organization to the channel", || {
                     self.peer_admin
-                        .add_organization(&orderer, &channel, &org, &admin)
+                        .add_organization(&orderer, &channel, &org, &admin, &co_signers)
                 })
                 .await?;
+                self.on_channel.push(msp_id.clone());
+                let signed = if on_channel.is_empty() {
+                    String::new()
+                } else {
+                    format!(", signed by the admins of {}", on_channel.join(", "))
+                };
                 Ok(format!(
-                    "{msp_id} added to {channel} by the ordering service admin"
+                    "{msp_id} added to {channel} by the ordering service admin{signed}"
                 ))
             }
             Action::ImportOrderingService => self.import_ordering_service(&region).await,
