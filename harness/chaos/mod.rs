@@ -3,6 +3,7 @@
 //! (faults/shrink.rs) and writes it as a reproducer; `hadr chaos merge` joins the outputs of
 //! shards; `hadr mutate` (mutate.rs) runs a scenario once per procedure mutation.
 
+pub mod mutate;
 pub mod pool;
 pub mod progress;
 pub mod summary;

@@ -136,3 +136,48 @@ fn conclude(summary: &Summary, out: &std::path::Path) -> Exit {
         Exit::Ok
     }
 }
+
+#[derive(Debug, clap::Args)]
+#[command(after_help = concat!(
+    "Example:\n",
+    "  hadr mutate scenarios/multi-region-ha.yaml --out target/hadr/mutate\n\n",
+    "Runs the scenario as written and once per procedure mutation (each console step skipped\n",
+    "alone, each import recreated locally, one anchor peer per organization, peers not imported\n",
+    "into every console), under its own faults. Prints the table and writes DIR/mutations.md,\n",
+    "DIR/mutations.json and one report folder per run.\n",
+    "Exit 0 when the scenario as written holds, 1 when it fails, 2 for invalid input."
+))]
+pub struct MutateArgs {
+    /// The scenario to mutate
+    #[arg(value_name = "SCENARIO")]
+    pub scenario: PathBuf,
+    /// Runs at once (default: the number of cores)
+    #[arg(long, value_name = "J", value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub jobs: Option<u64>,
+    /// Directory for the table and the reports
+    #[arg(long, value_name = "DIR", default_value = "target/hadr/mutate")]
+    pub out: PathBuf,
+}
+
+pub fn mutate(args: &MutateArgs) -> Exit {
+    let Some(mut scenarios) = load_all(std::slice::from_ref(&args.scenario)) else {
+        return Exit::InvalidInput;
+    };
+    let scenario = scenarios.remove(0);
+    let jobs = args.jobs.map_or_else(pool::default_jobs, |j| j as usize);
+    match chaos::mutate::mutate(&scenario, jobs, &args.out) {
+        Ok(rows) => {
+            out!("{}", chaos::mutate::table(&scenario, &rows).trim_end());
+            out!("reports in {}", args.out.display());
+            if rows.first().is_some_and(|r| r.failed.is_empty() && r.stopped_at.is_none()) {
+                Exit::Ok
+            } else {
+                Exit::ExpectationFailed
+            }
+        }
+        Err(error) => {
+            err!("hadr mutate: {error}");
+            Exit::InvalidInput
+        }
+    }
+}

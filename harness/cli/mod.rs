@@ -105,6 +105,9 @@ pub enum Command {
 
     /// Random fault schedules over many runs; failures shrunk to replayable scenarios
     Chaos(chaos::ChaosArgs),
+
+    /// Run a scenario once per procedure mutation: which documented step matters
+    Mutate(chaos::MutateArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -239,6 +242,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::Procedure(ProcedureCommand::Check { docs }) => check_docs(&docs),
         Command::Console(ConsoleCommand::Serve(args)) => serve_console(&args),
         Command::Chaos(args) => chaos::run(&args),
+        Command::Mutate(args) => chaos::mutate(&args),
     }
 }
 

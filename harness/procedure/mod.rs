@@ -3,6 +3,7 @@
 //! published translation (doc.rs reads one, check.rs compares).
 
 pub mod check;
+pub mod mutation;
 pub mod doc;
 pub mod plan;
 pub mod runbook;
