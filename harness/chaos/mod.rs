@@ -310,12 +310,20 @@ fn reproduce(
 /// `hadr chaos merge`: joins the outputs of shards into `out` (summary files and every
 /// shard's reproducers), as one unsharded sweep would have written them.
 pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary, String> {
-    let parts = dirs.iter().map(|d| Summary::read(d)).collect::<Result<Vec<_>, _>>()?;
+    let parts = dirs
+        .iter()
+        .map(|d| Summary::read(d))
+        .collect::<Result<Vec<_>, _>>()?;
     let merged = Summary::merge(parts)?;
     for dir in dirs {
         for failure in Summary::read(dir)?.failures {
             let from = dir.join(&failure.scenario_file);
-            let (Some(from_dir), Some(to_dir)) = (from.parent(), out.join(&failure.scenario_file).parent().map(Path::to_path_buf)) else {
+            let (Some(from_dir), Some(to_dir)) = (
+                from.parent(),
+                out.join(&failure.scenario_file)
+                    .parent()
+                    .map(Path::to_path_buf),
+            ) else {
                 continue;
             };
             copy_dir(from_dir, &to_dir)?;
@@ -330,7 +338,8 @@ fn copy_dir(from: &Path, to: &Path) -> Result<(), String> {
         return Ok(());
     }
     std::fs::create_dir_all(to).map_err(|e| format!("cannot create {}: {e}", to.display()))?;
-    let entries = std::fs::read_dir(from).map_err(|e| format!("cannot read {}: {e}", from.display()))?;
+    let entries =
+        std::fs::read_dir(from).map_err(|e| format!("cannot read {}: {e}", from.display()))?;
     for entry in entries {
         let entry = entry.map_err(|e| e.to_string())?;
         if entry.path().is_file() {

@@ -52,7 +52,10 @@ pub fn mutate(scenario: &Scenario, jobs: usize, out: &Path) -> Result<Vec<Row>, 
         jobs,
         |(index, mutation)| run_one(index, mutation, out),
         |row: &Result<Row, String>| match row {
-            Ok(row) => progress.finished(row.result() != "held", &format!("{}: {}", row.mutation, row.result())),
+            Ok(row) => progress.finished(
+                row.result() != "held",
+                &format!("{}: {}", row.mutation, row.result()),
+            ),
             Err(error) => progress.finished(true, error),
         },
     );
@@ -60,9 +63,13 @@ pub fn mutate(scenario: &Scenario, jobs: usize, out: &Path) -> Result<Vec<Row>, 
     let rows = rows.into_iter().collect::<Result<Vec<_>, _>>()?;
     let mut json = serde_json::to_string_pretty(&rows).map_err(|e| e.to_string())?;
     json.push('\n');
-    for (name, contents) in [("mutations.json", json), ("mutations.md", table(scenario, &rows))] {
+    for (name, contents) in [
+        ("mutations.json", json),
+        ("mutations.md", table(scenario, &rows)),
+    ] {
         let path = out.join(name);
-        std::fs::write(&path, contents).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        std::fs::write(&path, contents)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
     Ok(rows)
 }
@@ -104,7 +111,10 @@ pub fn table(scenario: &Scenario, rows: &[Row]) -> String {
     );
     for row in rows {
         let result = row.result().replace('|', "\\|").replace('\n', " ");
-        md.push_str(&format!("| {} | {} | {result} |\n", row.mutation, row.anchor));
+        md.push_str(&format!(
+            "| {} | {} | {result} |\n",
+            row.mutation, row.anchor
+        ));
     }
     md
 }

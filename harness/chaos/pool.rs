@@ -27,8 +27,10 @@ where
     T: Send,
 {
     let count = items.len();
-    let slots: Vec<std::sync::Mutex<Option<I>>> =
-        items.into_iter().map(|i| std::sync::Mutex::new(Some(i))).collect();
+    let slots: Vec<std::sync::Mutex<Option<I>>> = items
+        .into_iter()
+        .map(|i| std::sync::Mutex::new(Some(i)))
+        .collect();
     let next = AtomicUsize::new(0);
     let (sender, receiver) = mpsc::channel::<(usize, T)>();
     let mut results: Vec<Option<T>> = (0..count).map(|_| None).collect();

@@ -174,14 +174,20 @@ impl Summary {
 
     pub fn read(dir: &Path) -> Result<Summary, String> {
         let path = dir.join("summary.json");
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| format!("cannot read {}: {e}; is it the --out of `hadr chaos`?", path.display()))?;
-        serde_json::from_str(&text).map_err(|e| format!("{} is not a chaos summary: {e}", path.display()))
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            format!(
+                "cannot read {}: {e}; is it the --out of `hadr chaos`?",
+                path.display()
+            )
+        })?;
+        serde_json::from_str(&text)
+            .map_err(|e| format!("{} is not a chaos summary: {e}", path.display()))
     }
 
     /// summary.json, summary.md, junit.xml and summary.svg into `dir`.
     pub fn write(&self, dir: &Path) -> Result<(), String> {
-        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         let mut json = serde_json::to_string_pretty(self).map_err(|e| e.to_string())?;
         json.push('\n');
         let files = [
@@ -192,7 +198,8 @@ impl Summary {
         ];
         for (name, contents) in files {
             let path = dir.join(name);
-            std::fs::write(&path, contents).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            std::fs::write(&path, contents)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         }
         Ok(())
     }
@@ -205,13 +212,18 @@ impl Summary {
             self.base,
             self.runs,
             self.seed,
-            self.shard.as_ref().map(|s| format!(" (shard {s})")).unwrap_or_default(),
+            self.shard
+                .as_ref()
+                .map(|s| format!(" (shard {s})"))
+                .unwrap_or_default(),
             self.executed,
             self.passed,
             self.failed
         ));
         if !self.by_expectation.is_empty() {
-            md.push_str("## Failures by expectation\n\n| expectation | failing runs |\n|---|---|\n");
+            md.push_str(
+                "## Failures by expectation\n\n| expectation | failing runs |\n|---|---|\n",
+            );
             for (name, count) in &self.by_expectation {
                 md.push_str(&format!("| {name} | {count} |\n"));
             }
@@ -219,8 +231,17 @@ impl Summary {
         }
         md.push_str("## Runs by fault kind\n\n| fault kind | runs | failed | in shrunk failures of |\n|---|---|---|---|\n");
         for (kind, count) in &self.by_fault_kind {
-            let broke: Vec<String> = count.broke.iter().map(|(e, n)| format!("{e} ({n})")).collect();
-            md.push_str(&format!("| {kind} | {} | {} | {} |\n", count.runs, count.failed, broke.join(", ")));
+            let broke: Vec<String> = count
+                .broke
+                .iter()
+                .map(|(e, n)| format!("{e} ({n})"))
+                .collect();
+            md.push_str(&format!(
+                "| {kind} | {} | {} | {} |\n",
+                count.runs,
+                count.failed,
+                broke.join(", ")
+            ));
         }
         md.push('\n');
         if !self.failures.is_empty() {
@@ -238,7 +259,11 @@ impl Summary {
                 for fault in &f.faults {
                     md.push_str(&format!("- {fault}\n"));
                 }
-                let replayed = if f.replayed { "fails the same way" } else { "did NOT fail the same way" };
+                let replayed = if f.replayed {
+                    "fails the same way"
+                } else {
+                    "did NOT fail the same way"
+                };
                 md.push_str(&format!(
                     "\n{}\n\nReplay ({replayed}): `hadr run {}`\n\n",
                     f.replay_detail,
@@ -264,7 +289,8 @@ impl Summary {
         let classname = format!("hadr.chaos.{}", self.scenario);
         let (tests, failures) = (self.executed.to_string(), self.failed.to_string());
         let time = format!("{:.3}", self.wall_time_ms as f64 / 1000.0);
-        let failures_by_run: BTreeMap<u64, &Failure> = self.failures.iter().map(|f| (f.run, f)).collect();
+        let failures_by_run: BTreeMap<u64, &Failure> =
+            self.failures.iter().map(|f| (f.run, f)).collect();
         w.create_element("testsuite")
             .with_attributes([
                 ("name", suite.as_str()),
@@ -369,9 +395,16 @@ impl Summary {
                         let n = count.broke.get(*expectation).copied().unwrap_or(0);
                         let x = left + cell_w * column as f64;
                         let lightness = 0.95 - 0.5 * n as f64 / most as f64;
-                        let fill = if n == 0 { "#f4f4f4".to_string() } else { hsl_hex(0.0, 0.7, lightness) };
+                        let fill = if n == 0 {
+                            "#f4f4f4".to_string()
+                        } else {
+                            hsl_hex(0.0, 0.7, lightness)
+                        };
                         let (xs, ys) = (format!("{:.1}", x + 2.0), format!("{:.1}", y + 2.0));
-                        let (ws, hs) = (format!("{:.1}", cell_w - 4.0), format!("{:.1}", cell_h - 4.0));
+                        let (ws, hs) = (
+                            format!("{:.1}", cell_w - 4.0),
+                            format!("{:.1}", cell_h - 4.0),
+                        );
                         w.create_element("rect")
                             .with_attributes([
                                 ("x", xs.as_str()),
@@ -381,7 +414,13 @@ impl Summary {
                                 ("fill", fill.as_str()),
                             ])
                             .write_empty()?;
-                        text(w, x + cell_w / 2.0, y + cell_h * 0.6, "middle", &n.to_string())?;
+                        text(
+                            w,
+                            x + cell_w / 2.0,
+                            y + cell_h * 0.6,
+                            "middle",
+                            &n.to_string(),
+                        )?;
                     }
                 }
                 Ok(())

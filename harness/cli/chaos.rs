@@ -84,7 +84,10 @@ fn sweep(args: &ChaosArgs, path: &PathBuf) -> Exit {
     };
     let seed = args.seed.unwrap_or(base.seed);
     let jobs = args.jobs.map_or_else(pool::default_jobs, |j| j as usize);
-    let shard = args.shard.map(|s| format!(", shard {s}")).unwrap_or_default();
+    let shard = args
+        .shard
+        .map(|s| format!(", shard {s}"))
+        .unwrap_or_default();
     err!(
         "chaos {}: {} runs (seed {seed}{shard}) on {jobs} job(s), {} of workload each...",
         base.name,
@@ -120,7 +123,10 @@ fn conclude(summary: &Summary, out: &std::path::Path) -> Exit {
             failure.faults.len(),
             failure.faults.join("; ")
         );
-        out!("  replay: hadr run {}", out.join(&failure.scenario_file).display());
+        out!(
+            "  replay: hadr run {}",
+            out.join(&failure.scenario_file).display()
+        );
     }
     out!(
         "chaos {}: {} run(s), {} held, {} failed; summary in {}",
@@ -169,7 +175,10 @@ pub fn mutate(args: &MutateArgs) -> Exit {
         Ok(rows) => {
             out!("{}", chaos::mutate::table(&scenario, &rows).trim_end());
             out!("reports in {}", args.out.display());
-            if rows.first().is_some_and(|r| r.failed.is_empty() && r.stopped_at.is_none()) {
+            if rows
+                .first()
+                .is_some_and(|r| r.failed.is_empty() && r.stopped_at.is_none())
+            {
                 Exit::Ok
             } else {
                 Exit::ExpectationFailed

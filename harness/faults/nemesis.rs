@@ -54,7 +54,11 @@ pub fn schedule(base: &Scenario, chaos: &Chaos, rng: &mut ChaCha8Rng) -> Vec<Fau
             let kind = kinds[rng.random_range(0..kinds.len())];
             let fault_kind = draw_kind(base, chaos, kind, rng);
             let at = rng.random_range(0..=last_end.saturating_sub(min_secs));
-            let longest = chaos.max_duration.as_secs().min(last_end - at).max(min_secs);
+            let longest = chaos
+                .max_duration
+                .as_secs()
+                .min(last_end - at)
+                .max(min_secs);
             let lasts = rng.random_range(min_secs..=longest);
             let for_good = matches!(fault_kind, FaultKind::RegionOutage { .. })
                 && rng.random_bool(chaos.permanent);
@@ -74,7 +78,8 @@ pub fn schedule(base: &Scenario, chaos: &Chaos, rng: &mut ChaCha8Rng) -> Vec<Fau
 }
 
 fn draw_kind(base: &Scenario, chaos: &Chaos, kind: ChaosKind, rng: &mut ChaCha8Rng) -> FaultKind {
-    let pick = |rng: &mut ChaCha8Rng, from: &[String]| from[rng.random_range(0..from.len())].clone();
+    let pick =
+        |rng: &mut ChaCha8Rng, from: &[String]| from[rng.random_range(0..from.len())].clone();
     let region = pick(rng, &chaos.regions);
     let others: Vec<String> = base
         .topology
@@ -102,7 +107,10 @@ fn draw_kind(base: &Scenario, chaos: &Chaos, kind: ChaosKind, rng: &mut ChaCha8R
         ChaosKind::Latency => {
             let other = pick(rng, &others);
             // Whole tens of milliseconds: the default tick is 10ms.
-            let (min, max) = (chaos.min_rtt.as_millis() / 10, chaos.max_rtt.as_millis() / 10);
+            let (min, max) = (
+                chaos.min_rtt.as_millis() / 10,
+                chaos.max_rtt.as_millis() / 10,
+            );
             let rtt = rng.random_range(min.max(1)..=max.max(1)) as u64 * 10;
             FaultKind::Latency {
                 regions: [region, other],
@@ -206,7 +214,10 @@ mod tests {
                 let end = fault.at + lasts;
                 assert!(end + chaos.quiet <= scenario.workload.duration, "{fault:?}");
                 assert!(lasts >= chaos.min_duration && lasts <= chaos.max_duration);
-                assert!(chaos.regions.iter().any(|r| r == target_region(&fault.kind)));
+                assert!(chaos
+                    .regions
+                    .iter()
+                    .any(|r| r == target_region(&fault.kind)));
                 assert!(chaos.kinds.contains(&ChaosKind::of(&fault.kind)));
             }
             for (i, a) in faults.iter().enumerate() {

@@ -62,7 +62,12 @@ fn rewrite(key: &str, scenario: &Scenario) -> Option<String> {
         "faults" if scenario.faults.is_empty() => Some("faults: []\n".to_string()),
         "faults" => Some(
             std::iter::once("faults:\n".to_string())
-                .chain(scenario.faults.iter().map(|f| format!("  - {}\n", fault(f))))
+                .chain(
+                    scenario
+                        .faults
+                        .iter()
+                        .map(|f| format!("  - {}\n", fault(f))),
+                )
                 .collect(),
         ),
         "simulation" => Some(format!(
@@ -116,9 +121,11 @@ pub fn fault(fault: &Fault) -> String {
         FaultKind::RegionOutage { region, mode } => {
             fields.push(format!("region_outage: {region}, mode: {}", mode.name()))
         }
-        FaultKind::Partition { sides } => {
-            fields.push(format!("partition: [{}, {}]", list(&sides[0]), list(&sides[1])))
-        }
+        FaultKind::Partition { sides } => fields.push(format!(
+            "partition: [{}, {}]",
+            list(&sides[0]),
+            list(&sides[1])
+        )),
         FaultKind::OneWayPartition { from, to } => fields.push(format!(
             "one_way_partition: {{from: {}, to: {}}}",
             list(from),
@@ -160,7 +167,12 @@ fn top_level_blocks(text: &str) -> Vec<Block> {
         if trimmed.is_empty() || trimmed.starts_with('#') {
             pending.push_str(line);
         } else if starts_key {
-            let key = trimmed.split(':').next().unwrap_or_default().trim().to_string();
+            let key = trimmed
+                .split(':')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_string();
             blocks.push(Block {
                 key: Some(key),
                 leading: std::mem::take(&mut pending),
@@ -172,7 +184,11 @@ fn top_level_blocks(text: &str) -> Vec<Block> {
             current.body.push_str(&with_newline(line));
         }
     }
-    blocks.last_mut().expect("one block").body.push_str(&pending);
+    blocks
+        .last_mut()
+        .expect("one block")
+        .body
+        .push_str(&pending);
     blocks
 }
 
@@ -193,11 +209,23 @@ mod tests {
         let text = "# head\nname: x\n# about seed\nseed: 3\nworkload:\n  rate_per_s: 1\n\n  # inner\n  duration: 2m\nexpect: []";
         let blocks = top_level_blocks(text);
         let keys: Vec<Option<&str>> = blocks.iter().map(|b| b.key.as_deref()).collect();
-        assert_eq!(keys, [None, Some("name"), Some("seed"), Some("workload"), Some("expect")]);
+        assert_eq!(
+            keys,
+            [
+                None,
+                Some("name"),
+                Some("seed"),
+                Some("workload"),
+                Some("expect")
+            ]
+        );
         assert_eq!(blocks[1].leading, "# head\n");
         assert_eq!(blocks[2].leading, "# about seed\n");
         assert!(blocks[3].body.contains("# inner\n  duration: 2m"));
-        let joined: String = blocks.iter().map(|b| format!("{}{}", b.leading, b.body)).collect();
+        let joined: String = blocks
+            .iter()
+            .map(|b| format!("{}{}", b.leading, b.body))
+            .collect();
         assert_eq!(joined, format!("{text}\n"));
     }
 }

@@ -150,7 +150,10 @@ mod tests {
         let lasts = faults[0].duration.unwrap();
         assert!(lasts >= Duration::from_secs(8) && lasts < Duration::from_secs(16));
         assert_eq!(faults[0].at, Duration::ZERO);
-        assert_eq!(shrunk.scenario.workload.duration, lasts + Duration::from_secs(30));
+        assert_eq!(
+            shrunk.scenario.workload.duration,
+            lasts + Duration::from_secs(30)
+        );
         assert!(shrunk.runs < 100);
     }
 
@@ -167,6 +170,8 @@ mod tests {
         let first = format!("{:?}", shrunk.scenario.faults[0]);
         let candidates = candidates(&shrunk.scenario, 1, Duration::ZERO);
         assert!(!candidates.is_empty());
-        assert!(candidates.iter().all(|c| format!("{:?}", c.faults[0]) == first));
+        assert!(candidates
+            .iter()
+            .all(|c| format!("{:?}", c.faults[0]) == first));
     }
 }

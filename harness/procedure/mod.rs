@@ -3,8 +3,8 @@
 //! published translation (doc.rs reads one, check.rs compares).
 
 pub mod check;
-pub mod mutation;
 pub mod doc;
+pub mod mutation;
 pub mod plan;
 pub mod runbook;
 

@@ -67,7 +67,11 @@ pub fn mutations(scenario: &Scenario) -> Vec<Mutation> {
 
 fn anchor(action: Action) -> String {
     let info = action.info();
-    let step = info.doc.step.map(|n| format!(" step {n}")).unwrap_or_default();
+    let step = info
+        .doc
+        .step
+        .map(|n| format!(" step {n}"))
+        .unwrap_or_default();
     let link = info.link.map(|l| format!(", #{l}")).unwrap_or_default();
     format!("#{}{step}{link}", info.doc.section)
 }
@@ -84,16 +88,27 @@ mod tests {
             .iter()
             .filter(|a| a.info().performer != Performer::Substrate)
             .count();
-        assert_eq!(mutations.len(), console_steps + Action::RECREATABLE.len() + 2);
+        assert_eq!(
+            mutations.len(),
+            console_steps + Action::RECREATABLE.len() + 2
+        );
         let names: std::collections::BTreeSet<&str> =
             mutations.iter().map(|m| m.name.as_str()).collect();
         assert_eq!(names.len(), mutations.len());
-        let skip_ca = mutations.iter().find(|m| m.name == "skip import-ca").unwrap();
+        let skip_ca = mutations
+            .iter()
+            .find(|m| m.name == "skip import-ca")
+            .unwrap();
         assert_eq!(skip_ca.scenario.procedure.skip, ["import-ca"]);
-        assert!(skip_ca.anchor.starts_with("#ibp-console-hadr-import-meta23"));
+        assert!(skip_ca
+            .anchor
+            .starts_with("#ibp-console-hadr-import-meta23"));
         let mut prebuilt = scenario.clone();
         prebuilt.procedure.runbook = Runbook::Prebuilt;
-        let names: Vec<String> = super::mutations(&prebuilt).into_iter().map(|m| m.name).collect();
+        let names: Vec<String> = super::mutations(&prebuilt)
+            .into_iter()
+            .map(|m| m.name)
+            .collect();
         assert_eq!(names, ["anchor_peers: one_per_org"]);
     }
 }

@@ -192,7 +192,13 @@ fn path_data(series: &Series, scale: &Scale) -> String {
     d
 }
 
-pub(crate) fn text(w: &mut Writer<Vec<u8>>, x: f64, y: f64, anchor: &str, content: &str) -> io::Result<()> {
+pub(crate) fn text(
+    w: &mut Writer<Vec<u8>>,
+    x: f64,
+    y: f64,
+    anchor: &str,
+    content: &str,
+) -> io::Result<()> {
     let (x, y) = (format!("{x:.1}"), format!("{y:.1}"));
     w.create_element("text")
         .with_attributes([

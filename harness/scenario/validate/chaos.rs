@@ -15,7 +15,11 @@ const DEFAULT_QUIET: Duration = Duration::from_secs(60);
 const DEFAULT_SHRINK_RUNS: u32 = 24;
 
 impl Checker<'_> {
-    pub(super) fn chaos(&mut self, file: &Spanned<ChaosFile>, scenario: &Scenario) -> Option<Chaos> {
+    pub(super) fn chaos(
+        &mut self,
+        file: &Spanned<ChaosFile>,
+        scenario: &Scenario,
+    ) -> Option<Chaos> {
         let chaos = &file.value;
         let at = &file.referenced;
         let kinds = match &chaos.kinds {
@@ -23,7 +27,10 @@ impl Checker<'_> {
                 self.error(
                     &kinds.referenced,
                     "`chaos.kinds` is empty",
-                    format!("some of {}", one_of(ChaosKind::ALL.iter().map(|k| k.name()))),
+                    format!(
+                        "some of {}",
+                        one_of(ChaosKind::ALL.iter().map(|k| k.name()))
+                    ),
                     "remove `kinds` to let the nemesis draw every kind",
                 );
                 None
@@ -63,14 +70,20 @@ impl Checker<'_> {
             Some(n) => Some(n.value as u32),
             None => Some(1),
         };
-        let durations =
-            self.duration_range(chaos.duration.as_ref(), "`chaos.duration`", DEFAULT_DURATION);
+        let durations = self.duration_range(
+            chaos.duration.as_ref(),
+            "`chaos.duration`",
+            DEFAULT_DURATION,
+        );
         let rtts = self.duration_range(chaos.rtt.as_ref(), "`chaos.rtt`", DEFAULT_RTT);
         if let (Some((_, max)), Some(rtt)) = (rtts, &chaos.rtt) {
             if max.as_secs_f64() * 1000.0 > latency::MAX_RTT_MS {
                 self.error(
                     &rtt.referenced,
-                    format!("`chaos.rtt` reaches {}, longer than a minute", duration::format(max)),
+                    format!(
+                        "`chaos.rtt` reaches {}, longer than a minute",
+                        duration::format(max)
+                    ),
                     "round trips of at most 1m",
                     "round trips between cloud regions are under 500ms",
                 );
@@ -128,9 +141,12 @@ impl Checker<'_> {
             .as_ref()
             .and_then(|regions| self.chaos_nodes(chaos, scenario, regions, kinds.as_deref(), at));
         if let (Some(kinds), Some(_)) = (&kinds, &regions) {
-            let splits = kinds
-                .iter()
-                .any(|k| matches!(k, ChaosKind::Partition | ChaosKind::OneWayPartition | ChaosKind::Latency));
+            let splits = kinds.iter().any(|k| {
+                matches!(
+                    k,
+                    ChaosKind::Partition | ChaosKind::OneWayPartition | ChaosKind::Latency
+                )
+            });
             if splits && scenario.topology.regions.len() < 2 {
                 let place = chaos.kinds.as_ref().map(|k| k.referenced).unwrap_or(*at);
                 self.error(
@@ -234,7 +250,12 @@ impl Checker<'_> {
         scenario: &Scenario,
         at: &Location,
     ) -> Option<Vec<String>> {
-        let names: Vec<String> = scenario.topology.regions.iter().map(|r| r.name.clone()).collect();
+        let names: Vec<String> = scenario
+            .topology
+            .regions
+            .iter()
+            .map(|r| r.name.clone())
+            .collect();
         if let Some(listed) = &chaos.regions {
             let mut ok = true;
             let mut regions = Vec::new();
@@ -256,7 +277,11 @@ impl Checker<'_> {
             return ok.then_some(regions);
         }
         let limits = limit_regions(scenario);
-        let regions: Vec<String> = names.iter().filter(|r| !limits.contains(*r)).cloned().collect();
+        let regions: Vec<String> = names
+            .iter()
+            .filter(|r| !limits.contains(*r))
+            .cloned()
+            .collect();
         if regions.is_empty() {
             self.error(
                 at,
@@ -329,7 +354,11 @@ impl Checker<'_> {
 /// only CA (its home).
 fn limit_regions(scenario: &Scenario) -> BTreeSet<String> {
     let topology = &scenario.topology;
-    let mut regions: BTreeSet<String> = topology.organizations.iter().map(|o| o.home.clone()).collect();
+    let mut regions: BTreeSet<String> = topology
+        .organizations
+        .iter()
+        .map(|o| o.home.clone())
+        .collect();
     let ordering: BTreeSet<&String> = topology.ordering_service.nodes.iter().collect();
     if let [only] = ordering.into_iter().collect::<Vec<_>>()[..] {
         regions.insert(only.clone());
