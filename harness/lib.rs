@@ -1,10 +1,12 @@
 //! hadr: a test harness and deterministic simulation for Hyperledger Fabric multi-region HA.
 
+pub mod chaos;
 pub mod checks;
 pub mod cli;
 pub mod clock;
 pub mod console;
 pub mod fabric;
+pub mod faults;
 pub mod history;
 pub mod net;
 pub mod node;

@@ -136,6 +136,7 @@ pub fn three_region_scenario() -> Scenario {
             tick: Duration::from_millis(1),
             max_duration: Duration::from_secs(1200),
         },
+        chaos: None,
     }
 }
 

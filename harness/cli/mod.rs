@@ -25,6 +25,8 @@ macro_rules! err {
     }};
 }
 
+mod chaos;
+
 /// The contract's exit codes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Exit {
@@ -100,6 +102,12 @@ pub enum Command {
     /// A mock fabric-operations-console, for testing your own automation against it
     #[command(subcommand)]
     Console(ConsoleCommand),
+
+    /// Random fault schedules over many runs; failures shrunk to replayable scenarios
+    Chaos(chaos::ChaosArgs),
+
+    /// Run a scenario once per procedure mutation: which documented step matters
+    Mutate(chaos::MutateArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -233,6 +241,8 @@ pub fn run(cli: Cli) -> Exit {
         Command::Procedure(ProcedureCommand::Show { scenario }) => show(scenario.as_deref()),
         Command::Procedure(ProcedureCommand::Check { docs }) => check_docs(&docs),
         Command::Console(ConsoleCommand::Serve(args)) => serve_console(&args),
+        Command::Chaos(args) => chaos::run(&args),
+        Command::Mutate(args) => chaos::mutate(&args),
     }
 }
 

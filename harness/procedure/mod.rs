@@ -4,6 +4,7 @@
 
 pub mod check;
 pub mod doc;
+pub mod mutation;
 pub mod plan;
 pub mod runbook;
 

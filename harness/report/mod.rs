@@ -7,7 +7,7 @@
 
 mod junit;
 mod markdown;
-mod svg;
+pub(crate) mod svg;
 
 pub use junit::junit_xml;
 pub use markdown::markdown;
@@ -437,7 +437,7 @@ pub fn folder_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<String>
 /// `document` with the characters XML 1.0 cannot hold (controls other than tab and line ends)
 /// written as `\u{..}` text. Scenario names and descriptions are refused with them, but
 /// details quote what nodes and consoles answered.
-fn xml_safe(document: String) -> String {
+pub(crate) fn xml_safe(document: String) -> String {
     let allowed = |c: char| !c.is_control() || matches!(c, '\t' | '\n' | '\r');
     if document.chars().all(allowed) {
         return document;

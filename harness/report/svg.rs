@@ -27,7 +27,7 @@ fn plot_width() -> f64 {
 }
 
 /// `#rrggbb` from hue (degrees), saturation and lightness (0..1).
-fn hsl_hex(hue: f64, saturation: f64, lightness: f64) -> String {
+pub(crate) fn hsl_hex(hue: f64, saturation: f64, lightness: f64) -> String {
     let c = (1.0 - (2.0 * lightness - 1.0).abs()) * saturation;
     let h = (hue % 360.0) / 60.0;
     let x = c * (1.0 - (h % 2.0 - 1.0).abs());
@@ -192,7 +192,13 @@ fn path_data(series: &Series, scale: &Scale) -> String {
     d
 }
 
-fn text(w: &mut Writer<Vec<u8>>, x: f64, y: f64, anchor: &str, content: &str) -> io::Result<()> {
+pub(crate) fn text(
+    w: &mut Writer<Vec<u8>>,
+    x: f64,
+    y: f64,
+    anchor: &str,
+    content: &str,
+) -> io::Result<()> {
     let (x, y) = (format!("{x:.1}"), format!("{y:.1}"));
     w.create_element("text")
         .with_attributes([

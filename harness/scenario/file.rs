@@ -4,7 +4,7 @@
 //! which turns these types into the model.
 
 use super::latency::LatencySpec;
-use super::model::{AnchorPeers, Failover, FirstLeader, Limit, OutageMode, Runbook};
+use super::model::{AnchorPeers, ChaosKind, Failover, FirstLeader, Limit, OutageMode, Runbook};
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_saphyr::Spanned;
@@ -26,6 +26,8 @@ pub struct ScenarioFile {
     #[serde(default)]
     pub expect: Vec<Spanned<ExpectationFile>>,
     pub simulation: Option<SimulationFile>,
+    /// What `hadr chaos` may do to the network (ignored by `hadr run`).
+    pub chaos: Option<Spanned<ChaosFile>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -226,4 +228,35 @@ pub enum ExpectationFile {
 pub struct SimulationFile {
     pub tick: Option<Spanned<String>>,
     pub max_duration: Option<Spanned<String>>,
+}
+
+/// `chaos:`: the nemesis of `hadr chaos`, what it may break and how.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChaosFile {
+    pub kinds: Option<Spanned<Vec<ChaosKind>>>,
+    pub modes: Option<Spanned<Vec<OutageMode>>>,
+    pub faults: Option<Spanned<CountRangeFile>>,
+    pub max_concurrent: Option<Spanned<i64>>,
+    pub duration: Option<Spanned<DurationRangeFile>>,
+    pub rtt: Option<Spanned<DurationRangeFile>>,
+    pub regions: Option<Spanned<Vec<Spanned<String>>>>,
+    pub nodes: Option<Spanned<Vec<Spanned<String>>>>,
+    pub quiet: Option<Spanned<String>>,
+    pub permanent: Option<Spanned<f64>>,
+    pub shrink_runs: Option<Spanned<i64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CountRangeFile {
+    pub min: Option<Spanned<i64>>,
+    pub max: Option<Spanned<i64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DurationRangeFile {
+    pub min: Option<Spanned<String>>,
+    pub max: Option<Spanned<String>>,
 }

@@ -26,6 +26,8 @@ pub struct Scenario {
     pub faults: Vec<Fault>,
     pub expect: Vec<Expectation>,
     pub simulation: Simulation,
+    /// The nemesis of `hadr chaos` (None: the scenario has no `chaos:` section).
+    pub chaos: Option<Chaos>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -379,6 +381,77 @@ impl Expectation {
             Expectation::CrossOrgGossip => "cross_org_gossip",
             Expectation::ConsoleFailover { .. } => "console_failover",
             Expectation::DocumentedLimit { .. } => "documented_limit",
+        }
+    }
+}
+
+/// What the nemesis of `hadr chaos` may do: which faults, how many, how long, where. Every
+/// schedule it draws is an ordinary `faults:` list (faults/nemesis.rs).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Chaos {
+    pub kinds: Vec<ChaosKind>,
+    /// Modes of region outages.
+    pub modes: Vec<OutageMode>,
+    /// Faults per schedule, at least `min_faults`, at most `max_faults`.
+    pub min_faults: u32,
+    pub max_faults: u32,
+    /// Faults active at the same time, at most.
+    pub max_concurrent: u32,
+    pub min_duration: Duration,
+    pub max_duration: Duration,
+    /// Round trips of latency faults.
+    pub min_rtt: Duration,
+    pub max_rtt: Duration,
+    /// Regions outages, partitions and latency may hit.
+    pub regions: Vec<String>,
+    /// Nodes `node_crash` may hit.
+    pub nodes: Vec<String>,
+    /// The share of region outages drawn without an end, as a region that is lost for good.
+    pub permanent: f64,
+    /// The end of the workload left without faults, so that the checks judge a healed network.
+    pub quiet: Duration,
+    /// Runs a failure's shrinking may spend, at most.
+    pub shrink_runs: u32,
+}
+
+/// A fault kind the nemesis may draw.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChaosKind {
+    RegionOutage,
+    Partition,
+    OneWayPartition,
+    Latency,
+    NodeCrash,
+}
+
+impl ChaosKind {
+    pub const ALL: [ChaosKind; 5] = [
+        ChaosKind::RegionOutage,
+        ChaosKind::Partition,
+        ChaosKind::OneWayPartition,
+        ChaosKind::Latency,
+        ChaosKind::NodeCrash,
+    ];
+
+    /// The `faults:` key of the kind.
+    pub fn name(self) -> &'static str {
+        match self {
+            ChaosKind::RegionOutage => "region_outage",
+            ChaosKind::Partition => "partition",
+            ChaosKind::OneWayPartition => "one_way_partition",
+            ChaosKind::Latency => "latency",
+            ChaosKind::NodeCrash => "node_crash",
+        }
+    }
+
+    pub fn of(kind: &FaultKind) -> ChaosKind {
+        match kind {
+            FaultKind::RegionOutage { .. } => ChaosKind::RegionOutage,
+            FaultKind::Partition { .. } => ChaosKind::Partition,
+            FaultKind::OneWayPartition { .. } => ChaosKind::OneWayPartition,
+            FaultKind::Latency { .. } => ChaosKind::Latency,
+            FaultKind::NodeCrash { .. } => ChaosKind::NodeCrash,
         }
     }
 }

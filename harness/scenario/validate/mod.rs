@@ -24,6 +24,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
+mod chaos;
 mod fabric;
 mod faults;
 mod procedure;
@@ -282,6 +283,7 @@ impl Checker<'_> {
             faults: faults.into_iter().collect::<Option<Vec<_>>>()?,
             expect: expect.into_iter().collect::<Option<Vec<_>>>()?,
             simulation: simulation?,
+            chaos: None,
         };
         self.layout_limits(
             &scenario,
@@ -289,6 +291,10 @@ impl Checker<'_> {
             &node_crashes,
             &gateway_peers_at,
         );
+        let mut scenario = scenario;
+        if let Some(chaos) = &file.chaos {
+            scenario.chaos = self.chaos(chaos, &scenario);
+        }
         Some(scenario)
     }
 

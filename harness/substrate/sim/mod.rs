@@ -195,6 +195,9 @@ pub struct Driven {
 /// Builds the turmoil simulation for `topology` with `tick`, runs `runner` on the harness
 /// host until it finishes, carrying out the commands it submits; returns the recorded
 /// history and the simulated time.
+/// turmoil's per-socket buffer and accept backlog, in segments and connection attempts.
+const SOCKET_CAPACITY: usize = 4096;
+
 pub fn drive<F>(
     topology: &Topology,
     seed: u64,
@@ -211,6 +214,10 @@ where
         .simulation_duration(max_duration)
         .min_message_latency(links::effective_delay(topology.intra_region_rtt / 2, tick))
         .max_message_latency(links::effective_delay(topology.intra_region_rtt / 2, tick))
+        // turmoil panics when more than this many connection attempts wait on one listener
+        // (a kernel drops them instead); at the heal of a lost region every dial held during
+        // the outage arrives at once, which `hadr chaos` found exceeds turmoil's default 64.
+        .tcp_capacity(SOCKET_CAPACITY)
         .build();
     let control = SimControl::new();
     let outcome: Rc<RefCell<Option<Result<(), String>>>> = Rc::new(RefCell::new(None));
