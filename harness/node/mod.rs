@@ -21,13 +21,13 @@ use std::sync::Arc;
 /// A node's program, running until it stops or its host crashes.
 pub type NodeFuture = Pin<Box<dyn Future<Output = io::Result<()>>>>;
 
-/// A node to start, with its configuration and disk.
+/// A node to start, with its configuration and disk (large programs boxed).
 #[derive(Clone)]
 pub enum Launch {
-    Peer(peer::PeerProgram, peer::PeerDisk),
+    Peer(Box<peer::PeerProgram>, peer::PeerDisk),
     Orderer(orderer::OrdererProgram),
     Ca(ca::CaDisk, crate::clock::Clock),
-    Client(client::ClientProgram),
+    Client(Box<client::ClientProgram>),
     /// Any other program (a console, a test fixture), built anew on each start.
     Program(Arc<dyn Fn(Arc<dyn Net>) -> NodeFuture>),
 }
@@ -36,10 +36,10 @@ impl Launch {
     /// The node's program for its `restarts`-th start on `net`.
     pub fn start(&self, net: Arc<dyn Net>, restarts: u64) -> NodeFuture {
         match self.clone() {
-            Launch::Peer(program, disk) => Box::pin(peer::run(program, disk, net, restarts)),
+            Launch::Peer(program, disk) => Box::pin(peer::run(*program, disk, net, restarts)),
             Launch::Orderer(program) => Box::pin(orderer::run(program, net, restarts)),
             Launch::Ca(disk, clock) => Box::pin(ca::run(disk, net, clock)),
-            Launch::Client(program) => Box::pin(client::run(program, net, restarts)),
+            Launch::Client(program) => Box::pin(client::run(*program, net, restarts)),
             Launch::Program(program) => program(net),
         }
     }
