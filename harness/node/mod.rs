@@ -12,11 +12,41 @@ pub mod peer;
 pub mod rpc;
 pub mod wire;
 
+use crate::history::{EventKind, LogLine, NodeLogRecord};
 use crate::net::Net;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
+
+/// Where a node writes the log lines the history keeps (history::LogLine): off unless the
+/// run records them, so ordinary runs keep small histories.
+#[derive(Clone, Default)]
+pub struct NodeLog {
+    sink: Option<(String, client::Recorder)>,
+}
+
+impl NodeLog {
+    /// The log of node `node`, written to `record`.
+    pub fn to(node: &str, record: client::Recorder) -> NodeLog {
+        NodeLog {
+            sink: Some((node.to_string(), record)),
+        }
+    }
+
+    pub fn is_on(&self) -> bool {
+        self.sink.is_some()
+    }
+
+    pub fn write(&self, line: LogLine) {
+        if let Some((node, record)) = &self.sink {
+            record(EventKind::NodeLog(NodeLogRecord {
+                node: node.clone(),
+                line,
+            }));
+        }
+    }
+}
 
 /// A node's program, running until it stops or its host crashes.
 pub type NodeFuture = Pin<Box<dyn Future<Output = io::Result<()>>>>;

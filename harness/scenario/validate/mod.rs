@@ -345,6 +345,7 @@ impl Checker<'_> {
         Some(Simulation {
             tick: tick?,
             max_duration: max_duration?,
+            node_logs: false,
         })
     }
 
