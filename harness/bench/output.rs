@@ -369,20 +369,20 @@ impl Bench {
                 secs(c.leader_loss.election_ms.p50),
                 a.election_ms
                     .map(|[low, high]| format!("{:.1}–{:.1}", low / 1000.0, high / 1000.0))
-                    .unwrap_or_else(|| "none".into())
+                    .unwrap_or_else(|| "no quorum survives".into())
             );
             let resume = format!(
-                "{} (≥ {})",
+                "{} ({})",
                 secs(c.leader_loss.resume_ms.p50),
                 a.resume_min_ms
-                    .map(|v| format!("{:.1}", v / 1000.0))
-                    .unwrap_or_else(|| "none".into())
+                    .map(|v| format!("≥ {:.1}", v / 1000.0))
+                    .unwrap_or_else(|| "-".into())
             );
             let catch_up = format!(
-                "{} (≥ {})",
+                "{} ({})",
                 secs(c.catch_up_ms.p50),
                 a.catch_up_min_ms
-                    .map(|v| format!("{:.2}", v / 1000.0))
+                    .map(|v| format!("≥ {:.2}", v / 1000.0))
                     .unwrap_or_else(|| "-".into())
             );
             let _ = writeln!(
