@@ -85,16 +85,18 @@ pub struct RunSummary {
     pub catch_up_ms: Option<u64>,
 }
 
-/// The latency table's figures for the same placements (means over transactions, blocks
-/// and seeds).
+/// The latency table's figures for the same placements, pooled over transactions, blocks
+/// and seeds as the measured figure beside each is.
 #[derive(Clone, Debug, Serialize)]
 pub struct Arithmetic {
     pub commit_floor_ms: Option<f64>,
-    /// The floor plus the median batch wait.
+    /// The median floor plus the median batch wait.
     pub commit_p50_ms: Option<f64>,
+    /// The mean over transactions (beside the measured mean).
     pub ordering_ms: Option<f64>,
     pub quorum_rtt_ms: Option<f64>,
     pub batch_wait_ms: f64,
+    /// The median over blocks (beside the measured median), by location.
     pub dissemination_ms: BTreeMap<String, f64>,
     /// Earliest and latest election after the leader's loss, when survivors can elect.
     pub election_ms: Option<[f64; 2]>,
@@ -184,7 +186,7 @@ pub fn summarise(plan: &Plan, candidate: &[String; 3], runs: &[SeedRun]) -> Cand
     let survivors_rtt = mean(survivors_rtts.iter().copied());
     let arithmetic = Arithmetic {
         commit_floor_ms,
-        commit_p50_ms: mean(floors()).map(|f| f + batch_wait),
+        commit_p50_ms: median(floors().collect()).map(|f| f + batch_wait),
         ordering_ms: mean(txs().map(|(r, t)| {
             arith::ordering_ms(&r.steady_scenario.topology, &t.gateway, &t.orderer, &t.leader)
         })),
@@ -192,7 +194,7 @@ pub fn summarise(plan: &Plan, candidate: &[String; 3], runs: &[SeedRun]) -> Cand
         batch_wait_ms: batch_wait,
         dissemination_ms: dissemination_arith
             .into_iter()
-            .filter_map(|(location, values)| mean(values).map(|m| (location, m)))
+            .filter_map(|(location, values)| median(values).map(|m| (location, m)))
             .collect(),
         election_ms: survivors_rtt.map(|rtt| {
             let (low, high) = arith::election_ms(ordering_config, rtt);
@@ -240,6 +242,13 @@ pub fn summarise(plan: &Plan, candidate: &[String; 3], runs: &[SeedRun]) -> Cand
             .collect(),
         arithmetic,
     }
+}
+
+/// The median of `values` (the lower middle of an even count, as nearest-rank p50).
+fn median(mut values: Vec<f64>) -> Option<f64> {
+    values.sort_by(f64::total_cmp);
+    let rank = values.len().div_ceil(2);
+    rank.checked_sub(1).map(|i| values[i])
 }
 
 fn pairs(triple: &[String; 3]) -> impl Iterator<Item = (&str, &str)> {
@@ -334,7 +343,7 @@ impl Bench {
         let _ = writeln!(md, "{}.\n", self.resolution());
         let _ = writeln!(
             md,
-            "| # | locations | commit p50 / p95 / p99 ms (arith p50, floor) | ordering ms (arith) | dissemination p50 ms (arith) | new leader s (arith) | blocks resume s (arith) | catch-up s (arith) |"
+            "| # | locations | commit p50 / p95 / p99 ms (arith p50, floor) | ordering ms (arith) | dissemination p50 ms (arith floor) | new leader s (arith) | blocks resume s (arith) | catch-up s (arith) |"
         );
         let _ = writeln!(md, "|---|---|---|---|---|---|---|---|");
         for c in &self.candidates {
@@ -395,7 +404,7 @@ impl Bench {
         let _ = writeln!(md);
         let _ = writeln!(
             md,
-            "Measured figures are medians over every transaction, block or seed; (arith) is what the latency table alone gives for the same placements: one-way = half the round trip, the leader's quorum round trip, the fastest delivery from the leader (directly or through a follower), Raft's election timeout and BatchTimeout. Ordering latency is broadcast to block written at the leader without the batch wait (mean). The sim adds up to a tick per hop and its processes' own steps."
+            "Measured figures are medians over every transaction, block or seed (ordering latency: the mean); (arith) is what the latency table alone gives for the same placements: one-way = half the round trip, the leader's quorum round trip, the fastest delivery from the leader (directly or through a follower), Raft's election timeout and BatchTimeout. Ordering latency is broadcast to block written at the leader without the batch wait; dissemination is block written at the leader to the region's last peer committing it. The sim adds up to a tick per hop and its processes' own steps."
         );
         let notes: Vec<&String> = self
             .candidates
@@ -504,7 +513,13 @@ fn num(value: Option<u64>) -> String {
 fn ms(value: Option<f64>) -> String {
     value
         .filter(|v| v.is_finite())
-        .map(|v| format!("{v:.0}"))
+        .map(|v| {
+            if v < 10.0 {
+                format!("{v:.1}")
+            } else {
+                format!("{v:.0}")
+            }
+        })
         .unwrap_or_else(|| "-".into())
 }
 
