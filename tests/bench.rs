@@ -34,33 +34,40 @@ fn bad_candidates_name_the_flag_the_place_and_the_fix() {
         "duplicate_in_triple",
         with(&["--candidates", "eastus,westus,eastus"])
     );
-    insta::assert_snapshot!(
-        "two_locations",
-        with(&["--candidates", "eastus,westus"])
-    );
-    insta::assert_snapshot!(
-        "empty_location",
-        with(&["--candidates", "eastus,,westus"])
-    );
+    insta::assert_snapshot!("two_locations", with(&["--candidates", "eastus,westus"]));
+    insta::assert_snapshot!("empty_location", with(&["--candidates", "eastus,,westus"]));
     insta::assert_snapshot!(
         "same_triple_twice",
-        with(&["--candidates", "eastus,westus,uksouth", "uksouth,eastus,westus"])
+        with(&[
+            "--candidates",
+            "eastus,westus,uksouth",
+            "uksouth,eastus,westus"
+        ])
     );
     insta::assert_snapshot!(
         "zero_seeds",
         with(&["--candidates", "eastus,westus,uksouth", "--seeds", "0"])
     );
-    insta::assert_snapshot!(
-        "from_too_few",
-        with(&["--from", "eastus,westus"])
-    );
+    insta::assert_snapshot!("from_too_few", with(&["--from", "eastus,westus"]));
     insta::assert_snapshot!(
         "bad_batch_timeout",
-        with(&["--from", "eastus,westus,uksouth", "--batch-timeout", "2 seconds"])
+        with(&[
+            "--from",
+            "eastus,westus,uksouth",
+            "--batch-timeout",
+            "2 seconds"
+        ])
     );
     insta::assert_snapshot!(
         "unknown_fixture",
-        refused(&["bench", "regions", "--latency", "fixtures/latency/aws.json", "--from", "a,b,c"])
+        refused(&[
+            "bench",
+            "regions",
+            "--latency",
+            "fixtures/latency/aws.json",
+            "--from",
+            "a,b,c"
+        ])
     );
     // Neither --candidates nor --from: clap's usage error, exit 2 as well.
     assert!(refused(&["bench", "regions", "--latency", AZURE]).contains("--candidates"));
@@ -202,7 +209,9 @@ fn bench(args: &[&str]) -> (Value, String, String) {
 }
 
 fn f(value: &Value) -> f64 {
-    value.as_f64().unwrap_or_else(|| panic!("not a number: {value}"))
+    value
+        .as_f64()
+        .unwrap_or_else(|| panic!("not a number: {value}"))
 }
 
 #[test]
@@ -217,7 +226,11 @@ fn the_docs_preferred_triple_ranks_first_and_agrees_with_the_arithmetic() {
     let candidates = json["candidates"].as_array().unwrap();
     let names: Vec<String> = candidates
         .iter()
-        .map(|c| serde_json::from_value::<Vec<String>>(c["locations"].clone()).unwrap().join(","))
+        .map(|c| {
+            serde_json::from_value::<Vec<String>>(c["locations"].clone())
+                .unwrap()
+                .join(",")
+        })
         .collect();
     assert_eq!(
         names,
@@ -242,10 +255,16 @@ fn the_docs_preferred_triple_ranks_first_and_agrees_with_the_arithmetic() {
         );
         let [low, high] = [0, 1].map(|i| f(&c["arithmetic"]["election_ms"][i]));
         for run in c["runs"].as_array().unwrap() {
-            assert_eq!(run["leader"], run["lost"], "the outage run lost the leader's region");
+            assert_eq!(
+                run["leader"], run["lost"],
+                "the outage run lost the leader's region"
+            );
             let election = f(&run["election_ms"]);
             // The window plus a few ticks of the sim's own steps.
-            assert!(low <= election && election <= high + 100.0, "{election} not in {low}..{high}");
+            assert!(
+                low <= election && election <= high + 100.0,
+                "{election} not in {low}..{high}"
+            );
             assert!(f(&run["resume_ms"]) >= f(&c["arithmetic"]["resume_min_ms"]));
             assert!(f(&run["catch_up_ms"]) >= f(&c["arithmetic"]["catch_up_min_ms"]));
         }

@@ -102,7 +102,9 @@ pub fn election_ms(ordering: &OrderingConfig, survivors_rtt_ms: f64) -> (f64, f6
 /// The earliest first block after a leader loss: the election, a batch window, the new
 /// leader's quorum round trip to the other survivor.
 pub fn resume_min_ms(ordering: &OrderingConfig, rate_per_s: f64, survivors_rtt_ms: f64) -> f64 {
-    election_ms(ordering, survivors_rtt_ms).0 + batch_window_ms(ordering, rate_per_s) + survivors_rtt_ms
+    election_ms(ordering, survivors_rtt_ms).0
+        + batch_window_ms(ordering, rate_per_s)
+        + survivors_rtt_ms
 }
 
 /// The earliest catch-up of `region` after its loss: a deliver request to the nearest

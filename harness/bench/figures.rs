@@ -292,9 +292,9 @@ pub fn outage(history: &History, lost_region: &str) -> Outage {
                 .map(|(_, at)| at.saturating_sub(healed_at))
                 .min()
         });
-        figures.catch_up_ms = caught_up.collect::<Option<Vec<_>>>().and_then(|all| {
-            all.into_iter().max()
-        });
+        figures.catch_up_ms = caught_up
+            .collect::<Option<Vec<_>>>()
+            .and_then(|all| all.into_iter().max());
     }
     figures
 }

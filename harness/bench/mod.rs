@@ -147,12 +147,15 @@ pub fn plan(request: &Request) -> Result<Plan, ScenarioError> {
                 "--from",
                 from,
                 None,
-                format!("`{from}` has {} location(s); a triple needs three", list.len()),
+                format!(
+                    "`{from}` has {} location(s); a triple needs three",
+                    list.len()
+                ),
                 "three or more different locations, separated by commas",
                 format!("for example --from {}", locations.join(",")),
             )),
             Ok(list) => candidates = triples(&list),
-            Err(problem) => problems.push(problem),
+            Err(problem) => problems.push(*problem),
         }
     }
     for value in &request.candidates {
@@ -161,7 +164,10 @@ pub fn plan(request: &Request) -> Result<Plan, ScenarioError> {
                 "--candidates",
                 value,
                 None,
-                format!("`{value}` has {} location(s); a candidate is three", list.len()),
+                format!(
+                    "`{value}` has {} location(s); a candidate is three",
+                    list.len()
+                ),
                 "three different locations separated by commas, e.g. eastus,westus,canadacentral",
                 "separate candidates with spaces: --candidates A,B,C D,E,F",
             )),
@@ -183,7 +189,7 @@ pub fn plan(request: &Request) -> Result<Plan, ScenarioError> {
                     candidates.push(triple);
                 }
             }
-            Err(problem) => problems.push(problem),
+            Err(problem) => problems.push(*problem),
         }
     }
     if request.seeds == 0 {
@@ -217,18 +223,15 @@ pub fn plan(request: &Request) -> Result<Plan, ScenarioError> {
         ));
     }
     let window = parse_duration("--duration", &request.duration, Duration::from_secs(3600))
-        .map_err(|p| problems.push(p))
+        .map_err(|p| problems.push(*p))
         .ok();
     let batch_timeout = request.batch_timeout.as_ref().and_then(|text| {
         parse_duration("--batch-timeout", text, Duration::from_secs(3600))
-            .map_err(|p| problems.push(p))
+            .map_err(|p| problems.push(*p))
             .ok()
     });
     let (mut base, template) = match &request.template {
-        Some(path) => (
-            crate::scenario::load(path)?,
-            path.display().to_string(),
-        ),
+        Some(path) => (crate::scenario::load(path)?, path.display().to_string()),
         None => (
             crate::scenario::parse(DEFAULT_TEMPLATE, Path::new(DEFAULT_TEMPLATE_PATH))
                 .expect("the built-in bench template is valid"),
@@ -274,25 +277,25 @@ pub fn plan(request: &Request) -> Result<Plan, ScenarioError> {
     })
 }
 
-fn parse_duration(flag: &str, text: &str, max: Duration) -> Result<Duration, Diagnostic> {
+fn parse_duration(flag: &str, text: &str, max: Duration) -> Result<Duration, Box<Diagnostic>> {
     match duration::parse(text) {
         Ok(d) if !d.is_zero() && d <= max => Ok(d),
-        Ok(_) => Err(flag_error(
+        Ok(_) => Err(Box::new(flag_error(
             flag,
             text,
             None,
             format!("`{text}` is out of range"),
             format!("more than zero and at most {}", duration::format(max)),
             "for example 2s or 500ms",
-        )),
-        Err(why) => Err(flag_error(
+        ))),
+        Err(why) => Err(Box::new(flag_error(
             flag,
             text,
             None,
             format!("`{text}` is not a duration: {why}"),
             "a whole number with a unit: ms, s, m or h (e.g. 2s, 250ms, 1m30s)",
             "for example 2s or 500ms",
-        )),
+        ))),
     }
 }
 
@@ -302,7 +305,7 @@ fn parse_locations(
     value: &str,
     known: &[&str],
     fixture: &str,
-) -> Result<Vec<String>, Diagnostic> {
+) -> Result<Vec<String>, Box<Diagnostic>> {
     let mut list: Vec<String> = Vec::new();
     let mut start = 0;
     for part in value.split(',') {
@@ -311,34 +314,38 @@ fn parse_locations(
         start += width + 1;
         let name = part.trim();
         if name.is_empty() {
-            return Err(flag_error(
+            return Err(Box::new(flag_error(
                 flag,
                 value,
                 at,
                 "an empty location",
                 "locations separated by single commas, without spaces",
                 "for example eastus,westus,canadacentral",
-            ));
+            )));
         }
         if !known.contains(&name) {
-            return Err(flag_error(
+            return Err(Box::new(flag_error(
                 flag,
                 value,
                 at,
                 format!("`{name}` is not a location of {fixture}"),
                 one_of(known.iter().copied()),
-                did_you_mean(name, known.iter().copied(), "use the fixture's location codes"),
-            ));
+                did_you_mean(
+                    name,
+                    known.iter().copied(),
+                    "use the fixture's location codes",
+                ),
+            )));
         }
         if list.iter().any(|l| l == name) {
-            return Err(flag_error(
+            return Err(Box::new(flag_error(
                 flag,
                 value,
                 at,
                 format!("`{name}` is named twice"),
                 "different locations: a region is lost on its own",
                 format!("name `{name}` once"),
-            ));
+            )));
         }
         list.push(name.to_string());
     }
@@ -367,7 +374,9 @@ fn triples(locations: &[String]) -> Vec<[String; 3]> {
 pub enum RunKind {
     Steady,
     /// The region (the template's name) is lost for [`OUTAGE_FOR`].
-    Outage { region: String },
+    Outage {
+        region: String,
+    },
 }
 
 /// The scenario of one run of `candidate`.

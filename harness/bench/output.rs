@@ -125,8 +125,14 @@ pub fn summarise(plan: &Plan, candidate: &[String; 3], runs: &[SeedRun]) -> Cand
         .first()
         .map(|r| r.latency_resolution_ms)
         .unwrap_or(super::TICK.as_secs_f64() * 1000.0);
-    let txs = || runs.iter().flat_map(|r| r.steady.txs.iter().map(move |t| (r, t)));
-    let blocks = || runs.iter().flat_map(|r| r.steady.blocks.iter().map(move |b| (r, b)));
+    let txs = || {
+        runs.iter()
+            .flat_map(|r| r.steady.txs.iter().map(move |t| (r, t)))
+    };
+    let blocks = || {
+        runs.iter()
+            .flat_map(|r| r.steady.blocks.iter().map(move |b| (r, b)))
+    };
     let ordering_samples: Vec<u64> = txs().map(|(_, t)| t.ordering_ms).collect();
     let ordering = Ordering {
         p50: Percentiles::of(ordering_samples.clone()).p50,
@@ -149,9 +155,13 @@ pub fn summarise(plan: &Plan, candidate: &[String; 3], runs: &[SeedRun]) -> Cand
     let ordering_config = &plan.base.topology.fabric.ordering;
     let batch_wait = arith::batch_wait_ms(ordering_config, plan.rate);
     let floors = || {
-        txs().map(|(r, t)| arith::commit_floor_ms(&r.steady_scenario.topology, &t.gateway, &t.leader))
+        txs().map(|(r, t)| {
+            arith::commit_floor_ms(&r.steady_scenario.topology, &t.gateway, &t.leader)
+        })
     };
-    let commit_floor_ms = floors().fold(None, |min: Option<f64>, f| Some(min.map_or(f, |m| m.min(f))));
+    let commit_floor_ms = floors().fold(None, |min: Option<f64>, f| {
+        Some(min.map_or(f, |m| m.min(f)))
+    });
     let mut notes = Vec::new();
     let mut survivors_rtts = Vec::new();
     let mut catch_up_min = Vec::new();
@@ -188,9 +198,16 @@ pub fn summarise(plan: &Plan, candidate: &[String; 3], runs: &[SeedRun]) -> Cand
         commit_floor_ms,
         commit_p50_ms: median(floors().collect()).map(|f| f + batch_wait),
         ordering_ms: mean(txs().map(|(r, t)| {
-            arith::ordering_ms(&r.steady_scenario.topology, &t.gateway, &t.orderer, &t.leader)
+            arith::ordering_ms(
+                &r.steady_scenario.topology,
+                &t.gateway,
+                &t.orderer,
+                &t.leader,
+            )
         })),
-        quorum_rtt_ms: mean(txs().map(|(r, t)| arith::quorum_rtt_ms(&r.steady_scenario.topology, &t.leader))),
+        quorum_rtt_ms: mean(
+            txs().map(|(r, t)| arith::quorum_rtt_ms(&r.steady_scenario.topology, &t.leader)),
+        ),
         batch_wait_ms: batch_wait,
         dissemination_ms: dissemination_arith
             .into_iter()
@@ -200,16 +217,23 @@ pub fn summarise(plan: &Plan, candidate: &[String; 3], runs: &[SeedRun]) -> Cand
             let (low, high) = arith::election_ms(ordering_config, rtt);
             [low, high]
         }),
-        resume_min_ms: survivors_rtt.map(|rtt| arith::resume_min_ms(ordering_config, plan.rate, rtt)),
+        resume_min_ms: survivors_rtt
+            .map(|rtt| arith::resume_min_ms(ordering_config, plan.rate, rtt)),
         catch_up_min_ms: mean(catch_up_min.into_iter().filter(|v| v.is_finite())),
     };
-    let collect = |pick: &dyn Fn(&SeedRun) -> Option<u64>| Percentiles::of(runs.iter().filter_map(pick).collect());
+    let collect = |pick: &dyn Fn(&SeedRun) -> Option<u64>| {
+        Percentiles::of(runs.iter().filter_map(pick).collect())
+    };
     Candidate {
         rank: 0,
         locations: candidate.to_vec(),
         smallest_rtt_ms,
         resolution_share: resolution / smallest_rtt_ms,
-        commit_latency_ms: Percentiles::of(runs.iter().flat_map(|r| r.steady.commit_ms.clone()).collect()),
+        commit_latency_ms: Percentiles::of(
+            runs.iter()
+                .flat_map(|r| r.steady.commit_ms.clone())
+                .collect(),
+        ),
         ordering_latency_ms: ordering,
         batch_wait_ms: Percentiles::of(txs().map(|(_, t)| t.batch_wait_ms).collect()),
         dissemination_ms: dissemination
@@ -301,7 +325,10 @@ impl Bench {
             .iter()
             .min_by(|a, b| a.smallest_rtt_ms.total_cmp(&b.smallest_rtt_ms));
         let Some(smallest) = smallest else {
-            return format!("latency resolution {} ms (the sim's tick)", self.latency_resolution_ms);
+            return format!(
+                "latency resolution {} ms (the sim's tick)",
+                self.latency_resolution_ms
+            );
         };
         let share = self.latency_resolution_ms / smallest.smallest_rtt_ms;
         let verdict = if share <= RESOLUTION_TARGET {
@@ -356,11 +383,7 @@ impl Bench {
                 ms(a.commit_p50_ms),
                 ms(a.commit_floor_ms)
             );
-            let ordering = format!(
-                "{} ({})",
-                ms(c.ordering_latency_ms.mean),
-                ms(a.ordering_ms)
-            );
+            let ordering = format!("{} ({})", ms(c.ordering_latency_ms.mean), ms(a.ordering_ms));
             let dissemination = c
                 .locations
                 .iter()
@@ -414,7 +437,11 @@ impl Bench {
         for note in notes {
             let _ = writeln!(md, "\n- {note}");
         }
-        for c in self.candidates.iter().filter(|c| !c.floor_violations.is_empty()) {
+        for c in self
+            .candidates
+            .iter()
+            .filter(|c| !c.floor_violations.is_empty())
+        {
             let _ = writeln!(
                 md,
                 "\n**{}: {} transaction(s) committed below the physical floor** (first: {} ms < {:.1} ms)",
@@ -448,7 +475,10 @@ impl Bench {
             svg,
             r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" font-family="sans-serif" font-size="12">"#
         );
-        let _ = writeln!(svg, r##"<rect width="100%" height="100%" fill="#ffffff"/>"##);
+        let _ = writeln!(
+            svg,
+            r##"<rect width="100%" height="100%" fill="#ffffff"/>"##
+        );
         let _ = writeln!(
             svg,
             r#"<text x="10" y="20" font-size="15">Commit latency per candidate: p50 (dark) and p99 (light) bars, physical floor (red line), ms</text>"#

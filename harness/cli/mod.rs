@@ -422,9 +422,9 @@ fn bench_regions(args: &BenchArgs) -> Exit {
         batch_timeout: args.batch_timeout.clone(),
         duration: args.duration.clone(),
         seeds: args.seeds,
-        jobs: args.jobs.unwrap_or_else(|| {
-            std::thread::available_parallelism().map_or(1, |n| n.get())
-        }),
+        jobs: args
+            .jobs
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
     };
     let plan = match crate::bench::plan(&request) {
         Ok(plan) => plan,
@@ -458,7 +458,10 @@ fn bench_regions(args: &BenchArgs) -> Exit {
     };
     out!("{}", bench.markdown().trim_end());
     if let Err(error) = crate::bench::output::write_all(&args.out, &bench) {
-        err!("hadr bench regions: cannot write {}: {error}", args.out.display());
+        err!(
+            "hadr bench regions: cannot write {}: {error}",
+            args.out.display()
+        );
         return Exit::InvalidInput;
     }
     err!(

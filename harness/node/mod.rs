@@ -23,14 +23,15 @@ use std::sync::Arc;
 /// run records them, so ordinary runs keep small histories.
 #[derive(Clone, Default)]
 pub struct NodeLog {
-    sink: Option<(String, client::Recorder)>,
+    /// Shared: every program and restart of a node holds the same one.
+    sink: Option<std::rc::Rc<(String, client::Recorder)>>,
 }
 
 impl NodeLog {
     /// The log of node `node`, written to `record`.
     pub fn to(node: &str, record: client::Recorder) -> NodeLog {
         NodeLog {
-            sink: Some((node.to_string(), record)),
+            sink: Some(std::rc::Rc::new((node.to_string(), record))),
         }
     }
 
@@ -39,7 +40,8 @@ impl NodeLog {
     }
 
     pub fn write(&self, line: LogLine) {
-        if let Some((node, record)) = &self.sink {
+        if let Some(sink) = &self.sink {
+            let (node, record) = &**sink;
             record(EventKind::NodeLog(NodeLogRecord {
                 node: node.clone(),
                 line,
@@ -54,10 +56,11 @@ pub type NodeFuture = Pin<Box<dyn Future<Output = io::Result<()>>>>;
 /// A node to start, with its configuration and disk.
 #[derive(Clone)]
 pub enum Launch {
-    Peer(peer::PeerProgram, peer::PeerDisk),
+    /// Boxed, as the client: their settings dwarf the other variants.
+    Peer(Box<peer::PeerProgram>, peer::PeerDisk),
     Orderer(orderer::OrdererProgram),
     Ca(ca::CaDisk, crate::clock::Clock),
-    Client(client::ClientProgram),
+    Client(Box<client::ClientProgram>),
     /// Any other program (a console, a test fixture), built anew on each start.
     Program(Arc<dyn Fn(Arc<dyn Net>) -> NodeFuture>),
 }
@@ -66,10 +69,10 @@ impl Launch {
     /// The node's program for its `restarts`-th start on `net`.
     pub fn start(&self, net: Arc<dyn Net>, restarts: u64) -> NodeFuture {
         match self.clone() {
-            Launch::Peer(program, disk) => Box::pin(peer::run(program, disk, net, restarts)),
+            Launch::Peer(program, disk) => Box::pin(peer::run(*program, disk, net, restarts)),
             Launch::Orderer(program) => Box::pin(orderer::run(program, net, restarts)),
             Launch::Ca(disk, clock) => Box::pin(ca::run(disk, net, clock)),
-            Launch::Client(program) => Box::pin(client::run(program, net, restarts)),
+            Launch::Client(program) => Box::pin(client::run(*program, net, restarts)),
             Launch::Program(program) => program(net),
         }
     }

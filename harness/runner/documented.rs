@@ -1276,7 +1276,10 @@ async fn deploy_peer(
     world
         .apply(Change::Launch {
             name: host.clone(),
-            node: Box::new(Launch::Peer(program, Rc::new(RefCell::new(state)))),
+            node: Box::new(Launch::Peer(
+                Box::new(program),
+                Rc::new(RefCell::new(state)),
+            )),
         })
         .await;
     let mut record = component(&host, ComponentType::Peer, Some(&msp_id));

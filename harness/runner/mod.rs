@@ -267,7 +267,7 @@ async fn launch_client(
     world
         .apply(Change::Launch {
             name,
-            node: Box::new(Launch::Client(program)),
+            node: Box::new(Launch::Client(Box::new(program))),
         })
         .await;
     Ok(())

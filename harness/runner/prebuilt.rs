@@ -80,7 +80,10 @@ pub async fn build(
             world
                 .apply(Change::Launch {
                     name: name.clone(),
-                    node: Box::new(Launch::Peer(program, Rc::new(RefCell::new(state)))),
+                    node: Box::new(Launch::Peer(
+                        Box::new(program),
+                        Rc::new(RefCell::new(state)),
+                    )),
                 })
                 .await;
             peers.push(PeerRecord {
