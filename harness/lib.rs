@@ -1,5 +1,6 @@
 //! hadr: a test harness and deterministic simulation for Hyperledger Fabric multi-region HA.
 
+pub mod bench;
 pub mod chaos;
 pub mod checks;
 pub mod cli;

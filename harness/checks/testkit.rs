@@ -135,6 +135,7 @@ pub fn three_region_scenario() -> Scenario {
         simulation: Simulation {
             tick: Duration::from_millis(1),
             max_duration: Duration::from_secs(1200),
+            node_logs: false,
         },
         chaos: None,
     }

@@ -108,6 +108,64 @@ pub enum Command {
 
     /// Run a scenario once per procedure mutation: which documented step matters
     Mutate(chaos::MutateArgs),
+    /// Measure region choices on the sim
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Commit latency, dissemination and recovery per region triple, beside the arithmetic
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  hadr bench regions --latency fixtures/latency/azure-2024-04-p50.json \\\n",
+        "      --candidates eastus,westus,canadacentral westus,uksouth,japaneast --ordering spread\n",
+        "  hadr bench regions --latency fixtures/latency/ibm-cloud-2026-01.json \\\n",
+        "      --from dallas,toronto,washington,montreal --seeds 1\n\n",
+        "Each seed of each candidate runs twice at a 1 ms tick: steady for --duration, then losing\n",
+        "the leader's region (with --ordering first, the second region) for 2 minutes.\n",
+        "Prints the ranked table and writes DIR/bench.md, DIR/bench.json and DIR/bench.svg.\n",
+        "Exit 0 when every run finished, 1 when one stopped, 2 for invalid input."
+    ))]
+    Regions(BenchArgs),
+}
+
+#[derive(Debug, clap::Args)]
+#[command(group = clap::ArgGroup::new("which").required(true).args(["candidates", "from"]))]
+pub struct BenchArgs {
+    /// Latency fixture whose locations the candidates name
+    #[arg(long, value_name = "FIXTURE")]
+    pub latency: PathBuf,
+    /// Candidate triples, each three locations separated by commas
+    #[arg(long, value_name = "A,B,C", num_args = 1..)]
+    pub candidates: Vec<String>,
+    /// Every triple of these locations (9 locations: 84 triples)
+    #[arg(long, value_name = "L1,...,Ln", conflicts_with = "candidates")]
+    pub from: Option<String>,
+    /// Ordering nodes one per region, or all three in the first (the doc's)
+    #[arg(long, value_enum, default_value_t = crate::bench::Placement::Spread)]
+    pub ordering: crate::bench::Placement,
+    /// A scenario with three regions whose network, organizations and settings are measured
+    #[arg(long, value_name = "SCENARIO")]
+    pub template: Option<PathBuf>,
+    /// Transactions per second
+    #[arg(long, value_name = "R", default_value_t = crate::bench::DEFAULT_RATE)]
+    pub rate: f64,
+    /// Orderer.BatchTimeout (default: the template's, Fabric's 2s)
+    #[arg(long, value_name = "D")]
+    pub batch_timeout: Option<String>,
+    /// Workload of the steady run
+    #[arg(long, value_name = "D", default_value = "20s")]
+    pub duration: String,
+    /// Seeds per candidate (each places the first Raft leader anew)
+    #[arg(long, value_name = "K", default_value_t = crate::bench::DEFAULT_SEEDS)]
+    pub seeds: u64,
+    /// Runs at once (default: one per core)
+    #[arg(long, value_name = "J")]
+    pub jobs: Option<usize>,
+    /// Directory for bench.md, bench.json and bench.svg
+    #[arg(long, value_name = "DIR", default_value = "target/hadr/bench")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]
@@ -243,6 +301,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::Console(ConsoleCommand::Serve(args)) => serve_console(&args),
         Command::Chaos(args) => chaos::run(&args),
         Command::Mutate(args) => chaos::mutate(&args),
+        Command::Bench(BenchCommand::Regions(args)) => bench_regions(&args),
     }
 }
 
@@ -359,6 +418,67 @@ fn run_scenarios(args: &RunArgs) -> Exit {
         }
     }
     exit
+}
+
+fn bench_regions(args: &BenchArgs) -> Exit {
+    let request = crate::bench::Request {
+        latency: args.latency.clone(),
+        candidates: args.candidates.clone(),
+        from: args.from.clone(),
+        ordering: args.ordering,
+        template: args.template.clone(),
+        rate: args.rate,
+        batch_timeout: args.batch_timeout.clone(),
+        duration: args.duration.clone(),
+        seeds: args.seeds,
+        jobs: args
+            .jobs
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+    };
+    let plan = match crate::bench::plan(&request) {
+        Ok(plan) => plan,
+        Err(error) => {
+            report_invalid(&error);
+            return Exit::InvalidInput;
+        }
+    };
+    err!(
+        "bench: {} candidate(s) x {} seed(s), 2 runs each, on {} job(s)...",
+        plan.candidates.len(),
+        plan.seeds,
+        plan.jobs
+    );
+    let progress = |p: crate::bench::Progress| {
+        err!(
+            "[{}/{}] {} seed {}: {:.1}s",
+            p.done,
+            p.total,
+            p.candidate.join(","),
+            p.seed,
+            p.wall.as_secs_f64()
+        );
+    };
+    let bench = match crate::bench::run(&plan, &progress) {
+        Ok(bench) => bench,
+        Err(why) => {
+            err!("hadr bench regions: {why}");
+            return Exit::ExpectationFailed;
+        }
+    };
+    out!("{}", bench.markdown().trim_end());
+    if let Err(error) = crate::bench::output::write_all(&args.out, &bench) {
+        err!(
+            "hadr bench regions: cannot write {}: {error}",
+            args.out.display()
+        );
+        return Exit::InvalidInput;
+    }
+    err!(
+        "bench: done in {:.1}s; bench.md, bench.json, bench.svg in {}",
+        bench.wall_time_ms as f64 / 1000.0,
+        args.out.display()
+    );
+    Exit::Ok
 }
 
 fn serve_console(args: &ServeArgs) -> Exit {

@@ -54,6 +54,42 @@ pub enum EventKind {
     ConsoleAction(ConsoleAction),
     /// A free-form note for the timeline (e.g. "leader elected").
     Note { text: String },
+    /// A line of a node's log that times the path of transactions and blocks (recorded when
+    /// `simulation.node_logs` is on, as `hadr bench` asks).
+    NodeLog(NodeLogRecord),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeLogRecord {
+    pub node: String,
+    #[serde(flatten)]
+    pub line: LogLine,
+}
+
+/// What a node logs about a transaction's or a block's way through the network. Each is a
+/// line Fabric v2.5 logs (at DEBUG for the per-transaction ones), so a substrate running
+/// real Fabric can read them from its logs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "log", rename_all = "snake_case")]
+pub enum LogLine {
+    /// A Gateway sent the transaction to ordering node `orderer` (gateway.go Submit:
+    /// "Sending transaction to orderer").
+    Broadcast { tx_id: String, orderer: String },
+    /// The Raft leader put the envelope into its pending batch (blockcutter Ordered:
+    /// "Enqueuing message into batch").
+    Enqueued { tx_id: String },
+    /// The Raft leader cut block `number` from its pending batch and proposed it
+    /// (chain.go propose: "Created block [n]").
+    BlockCut { number: u64, tx_ids: Vec<String> },
+    /// An ordering node wrote block `number`, committed by Raft, to its ledger (chain.go
+    /// writeBlock: "Writing block [n] (Raft index: i) to ledger").
+    BlockWritten { number: u64 },
+    /// A peer committed block `number` (kv_ledger.go: "Committed block [n] with k
+    /// transaction(s)").
+    BlockCommitted { number: u64 },
+    /// This ordering node became the Raft leader (chain.go: "Raft leader changed: a -> b",
+    /// b being itself).
+    BecameLeader,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

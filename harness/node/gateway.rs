@@ -27,6 +27,7 @@ use crate::fabric::endorsement_policy::{EndorsementPolicy, Layout};
 use crate::fabric::gossip::ChannelMember;
 use crate::fabric::txbuild::transaction_payload;
 use crate::fabric::types::{decode, Payload, Proposal, ProposalResponse, Response, SignedProposal};
+use crate::history::LogLine;
 use crate::net::frame::Keepalive;
 use crate::net::Net;
 use rand::seq::SliceRandom;
@@ -81,6 +82,7 @@ pub struct Gateway {
     config: GatewayConfig,
     rpc: Rpc,
     local: mpsc::UnboundedSender<Local>,
+    log: super::NodeLog,
     rng: RefCell<ChaCha8Rng>,
 }
 
@@ -105,6 +107,7 @@ impl Gateway {
         config: GatewayConfig,
         net: Arc<dyn Net>,
         local: mpsc::UnboundedSender<Local>,
+        log: super::NodeLog,
         rng: ChaCha8Rng,
     ) -> Gateway {
         // The call's deadline bounds a dial as well.
@@ -115,6 +118,7 @@ impl Gateway {
             rpc: Rpc::new(net, NO_KEEPALIVE, dial_timeout),
             config,
             local,
+            log,
             rng: RefCell::new(rng),
         }
     }
@@ -411,6 +415,16 @@ impl Gateway {
         orderers.shuffle(&mut *self.rng.borrow_mut());
         let mut details = Vec::new();
         for orderer in orderers {
+            if self.log.is_on() {
+                let tx_id = crate::fabric::orderer::node::envelope_header(&envelope)
+                    .map(|header| header.tx_id)
+                    .unwrap_or_default();
+                let node = orderer.split(':').next().unwrap_or_default().to_string();
+                self.log.write(LogLine::Broadcast {
+                    tx_id,
+                    orderer: node,
+                });
+            }
             let call = self
                 .rpc
                 .call(&orderer, self.config.broadcast_timeout, |id| {

@@ -21,6 +21,7 @@ use crate::fabric::orderer::{
     OrdererNode, Output,
 };
 use crate::fabric::types::Block;
+use crate::history::LogLine;
 use crate::net::frame::{encode_message, ConnectionEvent, ConnectionId, Keepalive};
 use crate::net::Net;
 use bytes::Bytes;
@@ -48,6 +49,7 @@ pub struct OrdererProgram {
     pub first_campaigner: u64,
     pub disk: OrdererDisk,
     pub clock: Clock,
+    pub log: super::NodeLog,
 }
 
 /// Who is at the other end of a connection.
@@ -413,8 +415,19 @@ impl Orderer {
                     ticket,
                 } => self.forward(to, message, ticket),
                 Output::BroadcastResponse { ticket, response } => self.answer(ticket, response),
-                Output::BlockWritten { .. } | Output::RaftStateChanged { .. } => {
+                Output::BlockWritten { number } => {
+                    self.program.log.write(LogLine::BlockWritten { number });
                     poll_streams = true
+                }
+                Output::RaftStateChanged { leader, .. } => {
+                    if leader == Some(self.program.node_id) {
+                        self.program.log.write(LogLine::BecameLeader);
+                    }
+                    poll_streams = true
+                }
+                Output::Enqueued { tx_id } => self.program.log.write(LogLine::Enqueued { tx_id }),
+                Output::BlockCut { number, tx_ids } => {
+                    self.program.log.write(LogLine::BlockCut { number, tx_ids })
                 }
             }
         }

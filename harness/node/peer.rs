@@ -24,6 +24,7 @@ use crate::fabric::gossip::{
 use crate::fabric::lifecycle::committed_definition;
 use crate::fabric::peer_state::PeerState;
 use crate::fabric::types::{Block, MspDefinition, ProposalResponse, SignedProposal};
+use crate::history::LogLine;
 use crate::net::frame::{ConnectionEvent, ConnectionId};
 use crate::net::Net;
 use rand::SeedableRng;
@@ -51,6 +52,7 @@ pub struct PeerProgram {
     pub fabric: FabricConfig,
     pub seed: u64,
     pub clock: Clock,
+    pub log: super::NodeLog,
 }
 
 impl PeerProgram {
@@ -122,6 +124,7 @@ pub async fn run(
         program.fabric.gateway.clone(),
         net.clone(),
         local,
+        program.log.clone(),
         ChaCha8Rng::seed_from_u64(
             program.seed ^ 0x6A7E ^ restarts.wrapping_mul(0x9E37_79B9_7F4A_7C15),
         ),
@@ -710,6 +713,9 @@ impl PeerNode {
         let result = self.disk.borrow_mut().commit(&channel_id, block);
         match result {
             Ok(summary) => {
+                self.program.log.write(LogLine::BlockCommitted {
+                    number: summary.block_number,
+                });
                 let (height, config) = {
                     let state = self.disk.borrow();
                     let ledger = state.ledger(&channel_id).expect("committed to it");

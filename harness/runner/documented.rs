@@ -1295,7 +1295,7 @@ async fn deploy_peer(
         &identity,
         &local_msp,
         rng.next_u64(),
-        world.clock(),
+        world,
     );
     world
         .apply(Change::Launch {

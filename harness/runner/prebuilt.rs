@@ -7,7 +7,6 @@
 use super::material::Material;
 use super::network::{component, Network, PeerRecord};
 use super::world::{Change, World};
-use crate::clock::Clock;
 use crate::console::api::{Component, ComponentType};
 use crate::console::peer_admin::{GrpcWebPeerAdmin, PeerAdmin};
 use crate::fabric::crypto::SigningIdentity;
@@ -20,7 +19,7 @@ use crate::fabric::types::MspDefinition;
 use crate::net::http::HttpClient;
 use crate::node::orderer::OrdererProgram;
 use crate::node::peer::PeerProgram;
-use crate::node::Launch;
+use crate::node::{Launch, NodeLog};
 use crate::scenario::model::FirstLeader;
 use crate::scenario::model::Scenario;
 use rand::RngCore;
@@ -77,7 +76,7 @@ pub async fn build(
                     return Err(format!("{name}: {}", response.response.message));
                 }
             }
-            let program = peer_program(scenario, name, identity, &org.msp, rng.next_u64(), clock);
+            let program = peer_program(scenario, name, identity, &org.msp, rng.next_u64(), world);
             world
                 .apply(Change::Launch {
                     name: name.clone(),
@@ -138,6 +137,7 @@ pub async fn launch_ordering_service(
             first_campaigner,
             disk: OrdererDisk::new(material.genesis.clone()),
             clock: world.clock(),
+            log: node_log(world, scenario, name),
         };
         world
             .apply(Change::Launch {
@@ -163,7 +163,7 @@ pub fn peer_program(
     identity: &SigningIdentity,
     local_msp: &MspDefinition,
     seed: u64,
-    clock: Clock,
+    world: &Rc<dyn World>,
 ) -> PeerProgram {
     PeerProgram {
         name: name.to_string(),
@@ -171,8 +171,18 @@ pub fn peer_program(
         local_msp: local_msp.clone(),
         fabric: scenario.topology.peer_fabric(name),
         seed,
-        clock,
+        clock: world.clock(),
+        log: node_log(world, scenario, name),
     }
+}
+
+/// Node `name`'s log into the history when the scenario records node logs, else off.
+pub fn node_log(world: &Rc<dyn World>, scenario: &Scenario, name: &str) -> NodeLog {
+    if !scenario.simulation.node_logs {
+        return NodeLog::default();
+    }
+    let world = world.clone();
+    NodeLog::to(name, Rc::new(move |event| world.record(event)))
 }
 
 /// Approves the chaincode definition for every organization and commits it (Fabric 2.x's

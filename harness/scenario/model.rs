@@ -369,6 +369,9 @@ pub struct Simulation {
     pub tick: Duration,
     /// Hard stop for the simulated run (setup + workload + settling).
     pub max_duration: Duration,
+    /// Whether nodes' timing log lines (history::LogLine) go into the history; not in the
+    /// file format: `hadr bench` turns it on for its runs.
+    pub node_logs: bool,
 }
 
 impl Expectation {

@@ -94,6 +94,10 @@ pub enum Output {
     /// The known leader or the node's health changed. Deliver streams must poll again: an
     /// errored node ends them with SERVICE_UNAVAILABLE.
     RaftStateChanged { leader: Option<u64>, errored: bool },
+    /// The leader put a normal envelope into its pending batch (blockcutter Ordered).
+    Enqueued { tx_id: String },
+    /// The leader cut block `number` with these transactions and proposed it.
+    BlockCut { number: u64, tx_ids: Vec<String> },
 }
 
 /// The etcdraft metrics Fabric exposes, per channel (F orderer/consensus/etcdraft/metrics.go).
@@ -581,6 +585,11 @@ impl<S: ChannelSupport> OrdererNode<S> {
                     return;
                 }
             }
+            if let Some(header) = envelope_header(&envelope) {
+                self.outputs.push_back(Output::Enqueued {
+                    tx_id: header.tx_id,
+                });
+            }
             self.cutter.ordered(envelope, self.batch_size())
         };
         if batches.is_empty() && !pending {
@@ -626,6 +635,14 @@ impl<S: ChannelSupport> OrdererNode<S> {
                 return;
             };
             let block = self.support.create_block(tip.number + 1, tip.hash, &batch);
+            let tx_ids = batch
+                .iter()
+                .filter_map(|envelope| envelope_header(envelope).map(|header| header.tx_id))
+                .collect();
+            self.outputs.push_back(Output::BlockCut {
+                number: block.number(),
+                tx_ids,
+            });
             *tip = ChainTip {
                 number: block.number(),
                 hash: block.hash(),
@@ -1008,7 +1025,7 @@ fn is_candidate(role: StateRole) -> bool {
 
 /// The channel header of an envelope, decoded from the front of its payload (a payload
 /// encodes its header first), without decoding the transaction behind it.
-fn envelope_header(envelope: &Envelope) -> Option<Header> {
+pub fn envelope_header(envelope: &Envelope) -> Option<Header> {
     postcard::take_from_bytes::<Header>(&envelope.payload)
         .ok()
         .map(|(header, _)| header)

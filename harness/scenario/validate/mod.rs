@@ -351,6 +351,7 @@ impl Checker<'_> {
         Some(Simulation {
             tick: tick?,
             max_duration: max_duration?,
+            node_logs: false,
         })
     }
 
