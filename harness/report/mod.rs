@@ -7,10 +7,12 @@
 
 mod junit;
 mod markdown;
+mod summary;
 mod svg;
 
 pub use junit::junit_xml;
 pub use markdown::markdown;
+pub use summary::{summary_md, summary_table, SummaryRow};
 pub use svg::timeline_svg;
 
 use crate::checks::check;
