@@ -77,7 +77,7 @@ impl Watch {
     pub fn new(name: &str) -> Watch {
         let bar = std::io::stderr().is_terminal().then(|| {
             let bar = ProgressBar::with_draw_target(Some(1), ProgressDrawTarget::stderr());
-            let style = ProgressStyle::with_template("{prefix} [{bar:30}] {msg}")
+            let style = ProgressStyle::with_template("{prefix} [{bar:30}] {wide_msg}")
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
                 .progress_chars("=> ");
             bar.set_style(style);
