@@ -65,6 +65,19 @@ fn passing_run() -> (Scenario, History) {
     (scenario, history)
 }
 
+/// An element's attributes, unescaped.
+fn attributes_of(e: &quick_xml::events::BytesStart) -> BTreeMap<String, String> {
+    e.attributes()
+        .map(|a| {
+            let a = a.expect("a well-formed attribute");
+            (
+                String::from_utf8_lossy(a.key.as_ref()).into_owned(),
+                a.unescape_value().expect("escaped value").into_owned(),
+            )
+        })
+        .collect()
+}
+
 /// Every start or empty element: its name and attributes (unescaped); fails on malformed XML.
 fn elements(xml: &str) -> Vec<(String, BTreeMap<String, String>)> {
     let mut reader = Reader::from_str(xml);
@@ -72,16 +85,7 @@ fn elements(xml: &str) -> Vec<(String, BTreeMap<String, String>)> {
     loop {
         match reader.read_event().expect("well-formed XML") {
             Event::Start(e) | Event::Empty(e) => {
-                let attributes = e
-                    .attributes()
-                    .map(|a| {
-                        let a = a.expect("a well-formed attribute");
-                        (
-                            String::from_utf8_lossy(a.key.as_ref()).into_owned(),
-                            a.unescape_value().expect("escaped value").into_owned(),
-                        )
-                    })
-                    .collect();
+                let attributes = attributes_of(&e);
                 out.push((
                     String::from_utf8_lossy(e.name().as_ref()).into_owned(),
                     attributes,
@@ -277,16 +281,7 @@ fn svg_outline(svg: &str) -> String {
             _ => continue,
         };
         let e = element.expect("an element");
-        let attributes: BTreeMap<String, String> = e
-            .attributes()
-            .map(|a| {
-                let a = a.expect("an attribute");
-                (
-                    String::from_utf8_lossy(a.key.as_ref()).into_owned(),
-                    a.unescape_value().expect("escaped").into_owned(),
-                )
-            })
-            .collect();
+        let attributes = attributes_of(&e);
         let printed = attributes.get("class").map(|class| {
             let depth = open.iter().filter(|p| **p).count();
             let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();

@@ -393,21 +393,9 @@ fn line(w: &mut W, from: (f64, f64), to: (f64, f64), stroke: &str) -> io::Result
     Ok(())
 }
 
-/// A rectangle with attributes and a tooltip.
-fn rect(
-    w: &mut W,
-    (x, y, width, height): (f64, f64, f64, f64),
-    attributes: &[(&str, &str)],
-    tooltip: &str,
-) -> io::Result<()> {
-    let c = [x, y, width.max(1.0), height].map(f1);
-    w.create_element("rect")
-        .with_attributes([
-            ("x", c[0].as_str()),
-            ("y", c[1].as_str()),
-            ("width", c[2].as_str()),
-            ("height", c[3].as_str()),
-        ])
+/// An element with attributes and a tooltip (`<title>`).
+fn titled(w: &mut W, name: &str, attributes: &[(&str, &str)], tooltip: &str) -> io::Result<()> {
+    w.create_element(name)
         .with_attributes(attributes.iter().copied())
         .write_inner_content(|w| {
             w.create_element("title")
@@ -417,17 +405,29 @@ fn rect(
     Ok(())
 }
 
+/// A rectangle with attributes and a tooltip.
+fn rect(
+    w: &mut W,
+    (x, y, width, height): (f64, f64, f64, f64),
+    attributes: &[(&str, &str)],
+    tooltip: &str,
+) -> io::Result<()> {
+    let c = [x, y, width.max(1.0), height].map(f1);
+    let mut all = vec![
+        ("x", c[0].as_str()),
+        ("y", c[1].as_str()),
+        ("width", c[2].as_str()),
+        ("height", c[3].as_str()),
+    ];
+    all.extend_from_slice(attributes);
+    titled(w, "rect", &all, tooltip)
+}
+
 /// A path with attributes and a tooltip.
 fn path(w: &mut W, d: &str, attributes: &[(&str, &str)], tooltip: &str) -> io::Result<()> {
-    w.create_element("path")
-        .with_attributes([("d", d), ("fill", "none")])
-        .with_attributes(attributes.iter().copied())
-        .write_inner_content(|w| {
-            w.create_element("title")
-                .write_text_content(BytesText::new(tooltip))?;
-            Ok(())
-        })?;
-    Ok(())
+    let mut all = vec![("d", d), ("fill", "none")];
+    all.extend_from_slice(attributes);
+    titled(w, "path", &all, tooltip)
 }
 
 /// A `<g>` with attributes around `inner`.
@@ -639,8 +639,10 @@ fn workload_marks(
     ] {
         let x = f1(frame.x(at_ms as f64));
         let (top, bottom) = (f1(top), f1(bottom));
-        w.create_element("line")
-            .with_attributes([
+        titled(
+            w,
+            "line",
+            &[
                 ("class", "workload-mark"),
                 ("x1", x.as_str()),
                 ("y1", top.as_str()),
@@ -648,12 +650,9 @@ fn workload_marks(
                 ("y2", bottom.as_str()),
                 ("stroke", "#666"),
                 ("stroke-dasharray", "3 3"),
-            ])
-            .write_inner_content(|w| {
-                w.create_element("title")
-                    .write_text_content(BytesText::new(label))?;
-                Ok(())
-            })?;
+            ],
+            label,
+        )?;
     }
     Ok(())
 }
@@ -1214,7 +1213,7 @@ mod tests {
     fn thinning_keeps_a_spike_in_a_pixel_column() {
         let points = vec![(10.0, 50.0), (10.2, 10.0), (10.3, 50.0), (20.0, 50.0)];
         assert_eq!(
-            path_data(&[points.clone()], Thin::Extremes),
+            path_data(std::slice::from_ref(&points), Thin::Extremes),
             "M10.0,50.0 L10.2,10.0 L20.0,50.0"
         );
         assert_eq!(path_data(&[points], Thin::Last), "M10.3,50.0 L20.0,50.0");
