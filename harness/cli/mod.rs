@@ -307,11 +307,25 @@ fn run_scenarios(args: &RunArgs) -> Exit {
                 scenario.faults.len()
             );
         }
-        let outcome = if args.quiet {
-            crate::runner::run(&scenario, substrate)
-        } else {
-            crate::runner::run_with(&scenario, substrate, &progress::Watch::new(&scenario.name))
-        };
+        // A panic inside the substrate ends this scenario as an error, not the whole run.
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            if args.quiet {
+                crate::runner::run(&scenario, substrate)
+            } else {
+                let watch = progress::Watch::new(&scenario.name);
+                crate::runner::run_with(&scenario, substrate, &watch)
+            }
+        }))
+        .unwrap_or_else(|panic| {
+            let why = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            Err(crate::substrate::SubstrateError::Failed(format!(
+                "the simulation panicked: {why}"
+            )))
+        });
         let (report, history) = match outcome {
             Ok(result) => result,
             Err(error @ crate::substrate::SubstrateError::Unavailable(_)) => {
