@@ -60,7 +60,9 @@ fn region_outage(c: &mut Criterion) {
 
 /// Runs the scenario and returns its simulated duration; a failed run is not a measurement.
 fn run(scenario: &Scenario) -> u64 {
-    let output = Sim.run(scenario).unwrap_or_else(|error| panic!("{error}"));
+    let output = Sim
+        .run(scenario, &hadr::runner::progress::Silent)
+        .unwrap_or_else(|error| panic!("{error}"));
     let report = hadr::report::Report::build(scenario, &output.history, Sim.name(), 0);
     assert!(
         report.passed,

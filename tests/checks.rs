@@ -10,6 +10,7 @@ use hadr::checks::{check, console, gossip, ledger, transactions, CheckResult};
 use hadr::history::{BlockRecord, EventKind, FaultPhase, History, OpPhase, TimeMs};
 use hadr::scenario::model::{Expectation, FaultKind, Limit, Scenario};
 use proptest::prelude::*;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// DESIGN.md's scenario: us-west (Org2's home and CA) out from 180s to 240s.
@@ -446,6 +447,154 @@ fn transactions_continue_cannot_judge_an_empty_window_or_a_fault_that_never_star
     assert_fails(
         &transactions::transactions_continue(&history, 3, 0.5),
         "fault 3 never started in this run: cannot judge",
+    );
+}
+
+// commit_latency
+
+fn commit_latency(during_fault: Option<usize>, p99_below_s: u64) -> Expectation {
+    Expectation::CommitLatency {
+        during_fault,
+        p99_below: Duration::from_secs(p99_below_s),
+    }
+}
+
+fn judge(scenario: &Scenario, history: &History, expectation: &Expectation) -> CheckResult {
+    check(
+        scenario,
+        history,
+        expectation,
+        &find_limits(scenario, history),
+    )
+}
+
+#[test]
+fn commit_latency_holds_on_a_synthetic_run_and_fails_when_commits_slow_down_in_the_fault() {
+    let scenario = west();
+    let history = synthetic_run(&scenario);
+    for expectation in [commit_latency(Some(0), 5), commit_latency(None, 5)] {
+        let result = judge(&scenario, &history, &expectation);
+        assert!(result.passed, "{}", result.detail);
+    }
+    // Every 20th transaction submitted in the fault (180s to 240s) commits 8s later.
+    let slowed = edited(&history, |at_ms, kind| {
+        if let EventKind::Op(op) = kind {
+            if op.phase == OpPhase::Ok && op.op_id % 20 == 0 && (181_000..242_000).contains(&at_ms)
+            {
+                op.detail = "slow".to_string();
+            }
+        }
+        true
+    });
+    let mut slowed = slowed;
+    for event in &mut slowed.events {
+        if matches!(&event.kind, EventKind::Op(op) if op.detail == "slow") {
+            event.at_ms += 8_000;
+        }
+    }
+    slowed.events.sort_by_key(|e| e.at_ms);
+    let result = judge(&scenario, &slowed, &commit_latency(Some(0), 5));
+    insta::assert_snapshot!(result.detail, @"p99 commit latency 10.500s, bound: below 5.000s (p50 1.540s, slowest commit 10.540s) of the 300 transactions submitted during fault 0 (region outage us-west (lost)) from 180.0s to 240.0s; 0 did not commit and count as slower than any bound");
+    assert!(!result.passed);
+    // Over the whole workload the slow ones are under 1%.
+    let whole = judge(&scenario, &slowed, &commit_latency(None, 5));
+    assert!(whole.passed, "{}", whole.detail);
+}
+
+#[test]
+fn commit_latency_counts_transactions_that_did_not_commit_as_slower_than_the_bound() {
+    let history = small_workload();
+    let result = transactions::commit_latency(&history, Some(0), Duration::from_secs(1));
+    insta::assert_snapshot!(result.detail, @"p99 commit latency not reached (too few committed), bound: below 1.000s (p50 300ms, slowest commit 300ms) of the 5 transactions submitted during fault 0 (region outage us-west (crash)) from 10.0s to 20.0s; 2 did not commit and count as slower than any bound");
+    assert!(!result.passed);
+    assert_fails(
+        &transactions::commit_latency(&history, None, Duration::from_secs(1)),
+        "the workload never started: cannot judge",
+    );
+    assert_fails(
+        &transactions::commit_latency(&history, Some(3), Duration::from_secs(1)),
+        "fault 3 never started in this run: cannot judge",
+    );
+}
+
+#[test]
+fn commit_latency_fails_when_the_ordering_region_is_out_and_says_it_is_the_documented_limit() {
+    let scenario = east();
+    let result = judge(
+        &scenario,
+        &synthetic_run(&scenario),
+        &commit_latency(None, 5),
+    );
+    assert_fails(&result, "did not commit and count as slower than any bound");
+    assert_fails(&result, "; expected: the ordering service is not multi-region (fault 0: us-east holds every ordering node;");
+}
+
+// blocks_continue
+
+fn blocks_continue(max_stall_s: u64) -> Expectation {
+    Expectation::BlocksContinue {
+        max_stall: Duration::from_secs(max_stall_s),
+    }
+}
+
+#[test]
+fn blocks_continue_holds_on_a_synthetic_run_leaving_out_a_region_while_it_is_down() {
+    let scenario = west();
+    let result = judge(&scenario, &synthetic_run(&scenario), &blocks_continue(10));
+    insta::assert_snapshot!(result.detail, @"longest stall per region: us-east 3.0s (60.0s to 63.0s), us-west 6.0s (240.0s to 246.0s), ca-central 3.0s (60.0s to 63.0s) (bound 10.0s); judged during the workload, 60.0s to 420.0s, on the heights each region's peers reported every second; not judged while no peer of the region could be seen: us-west 180.0s to 240.0s");
+    assert!(result.passed);
+}
+
+#[test]
+fn blocks_continue_names_the_region_whose_peers_saw_no_block() {
+    let scenario = west();
+    // ca-central's peers report no new height from 300s to 330s, then catch up.
+    let mut frozen = BTreeMap::new();
+    let history = edited(&synthetic_run(&scenario), |at_ms, kind| {
+        if let EventKind::LedgerInfo(info) = kind {
+            if info.peer.ends_with(".ca-central") {
+                if at_ms == 300_000 {
+                    frozen.insert(
+                        info.peer.clone(),
+                        (info.height, info.current_block_hash.clone()),
+                    );
+                }
+                if let Some((height, hash)) = frozen.get(&info.peer).filter(|_| at_ms <= 330_000) {
+                    info.height = *height;
+                    info.current_block_hash = hash.clone();
+                }
+            }
+        }
+        true
+    });
+    let result = judge(&scenario, &history, &blocks_continue(10));
+    assert_fails(&result, "ca-central saw no new block for 3");
+    assert!(!result.detail.contains("us-east saw"), "{}", result.detail);
+    assert!(judge(&scenario, &history, &blocks_continue(40)).passed);
+}
+
+#[test]
+fn blocks_continue_fails_when_the_ordering_region_is_out_and_says_it_is_the_documented_limit() {
+    let scenario = east();
+    let result = judge(&scenario, &synthetic_run(&scenario), &blocks_continue(10));
+    insta::assert_snapshot!(result.detail, @"us-west saw no new block for 64.0s (179.0s to 243.0s), longer than 10.0s; ca-central saw no new block for 64.0s (179.0s to 243.0s), longer than 10.0s; judged during the workload, 60.0s to 420.0s, on the heights each region's peers reported every second; not judged while no peer of the region could be seen: us-east 180.0s to 240.0s; expected: the ordering service is not multi-region (fault 0: us-east holds every ordering node; no new block for 64.0s in us-west and ca-central (179.0s to 243.0s) (height 60 on 4 peers); 300 transactions not committed)");
+    assert!(!result.passed);
+}
+
+#[test]
+fn blocks_continue_cannot_judge_a_run_without_workload_or_heights() {
+    let scenario = west();
+    assert_fails(
+        &judge(&scenario, &History::default(), &blocks_continue(10)),
+        "the workload never started: cannot judge",
+    );
+    let no_heights = edited(&synthetic_run(&scenario), |_, kind| {
+        !matches!(kind, EventKind::LedgerInfo(info) if info.peer.ends_with(".us-east"))
+            && !matches!(kind, EventKind::Chain(chain) if chain.peer.ends_with(".us-east"))
+    });
+    assert_fails(
+        &judge(&scenario, &no_heights, &blocks_continue(10)),
+        "us-east: no block height seen from its peers during the workload: cannot judge",
     );
 }
 

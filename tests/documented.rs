@@ -54,6 +54,17 @@ fn multi_region_ha_passes_with_every_peer_at_one_height_and_four_reports() {
     assert_eq!(code, 0, "{stdout}");
     let report = report(out.path());
     assert_eq!(report["steps"]["failed"], 0);
+    // The stall expectations hold through the outage of us-west (they fail on scenarios
+    // built to break them: tests/expectations.rs).
+    for name in ["commit_latency", "blocks_continue"] {
+        let expectation = report["expectations"]
+            .as_array()
+            .expect("expectations")
+            .iter()
+            .find(|e| e["name"] == name)
+            .unwrap_or_else(|| panic!("multi-region-ha expects {name}"));
+        assert_eq!(expectation["passed"], true, "{expectation}");
+    }
     let peers = report["peers"].as_array().expect("peers");
     assert_eq!(peers.len(), 6);
     let tips: std::collections::BTreeSet<(u64, String)> = peers

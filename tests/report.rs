@@ -4,10 +4,13 @@
 use hadr::checks::testkit::{outage, synthetic_run, three_region_scenario, HistoryBuilder};
 use hadr::history::{History, StepOutcome, StepRecord};
 use hadr::report::{junit_xml, markdown, timeline_svg, write_all, Report};
-use hadr::scenario::model::{Expectation, Limit, Scenario};
+use hadr::scenario::model::{
+    Expectation, Fault, FaultKind, Limit, Organization, OutageMode, Scenario,
+};
 use quick_xml::events::Event;
 use quick_xml::Reader;
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 /// The ordering service's region out from 180s to 240s, the client in ca-central, a failed
 /// and a skipped procedure step: a run that fails for the documented reason.
@@ -62,6 +65,19 @@ fn passing_run() -> (Scenario, History) {
     (scenario, history)
 }
 
+/// An element's attributes, unescaped.
+fn attributes_of(e: &quick_xml::events::BytesStart) -> BTreeMap<String, String> {
+    e.attributes()
+        .map(|a| {
+            let a = a.expect("a well-formed attribute");
+            (
+                String::from_utf8_lossy(a.key.as_ref()).into_owned(),
+                a.unescape_value().expect("escaped value").into_owned(),
+            )
+        })
+        .collect()
+}
+
 /// Every start or empty element: its name and attributes (unescaped); fails on malformed XML.
 fn elements(xml: &str) -> Vec<(String, BTreeMap<String, String>)> {
     let mut reader = Reader::from_str(xml);
@@ -69,16 +85,7 @@ fn elements(xml: &str) -> Vec<(String, BTreeMap<String, String>)> {
     loop {
         match reader.read_event().expect("well-formed XML") {
             Event::Start(e) | Event::Empty(e) => {
-                let attributes = e
-                    .attributes()
-                    .map(|a| {
-                        let a = a.expect("a well-formed attribute");
-                        (
-                            String::from_utf8_lossy(a.key.as_ref()).into_owned(),
-                            a.unescape_value().expect("escaped value").into_owned(),
-                        )
-                    })
-                    .collect();
+                let attributes = attributes_of(&e);
                 out.push((
                     String::from_utf8_lossy(e.name().as_ref()).into_owned(),
                     attributes,
@@ -242,45 +249,187 @@ fn junit_xml_has_one_testsuite_per_scenario() {
     assert_eq!(named(&all, "testsuites")[0]["tests"], "11");
 }
 
-#[test]
-fn timeline_svg_has_a_path_per_peer_a_rect_per_fault_and_a_legend() {
-    let (scenario, history) = failing_run();
-    let report = Report::build(&scenario, &history, "sim", 1234);
-    let svg = timeline_svg(&report, &history);
-    let all = elements(&svg);
-    let paths: Vec<_> = named(&all, "path")
-        .into_iter()
-        .filter(|p| p.get("class").is_some_and(|c| c == "peer"))
-        .collect();
-    assert_eq!(paths.len(), report.peers.len());
-    for (path, peer) in paths.iter().zip(&report.peers) {
-        assert_eq!(path["data-peer"], peer.name);
-        assert!(path["d"].starts_with('M'), "{}", path["d"]);
+/// The timeline's structure as text: one line per element with a `class` (indented by the
+/// nesting of such elements) with its `data-` attributes, and a text's content. What a person
+/// sees in the picture (panels, region groups, peers, gaps, fault labels), not its bytes.
+fn svg_outline(svg: &str) -> String {
+    let mut reader = Reader::from_str(svg);
+    let mut out = String::new();
+    // Per open element: whether it printed a line (and so indents what it holds).
+    let mut open: Vec<bool> = Vec::new();
+    let mut pending_text: Option<String> = None;
+    loop {
+        let event = reader.read_event().expect("well-formed SVG");
+        let (element, is_start) = match &event {
+            Event::Start(e) => (Some(e.clone()), true),
+            Event::Empty(e) => (Some(e.clone()), false),
+            Event::Text(t) => {
+                if let Some(line) = pending_text.take() {
+                    let content = t.unescape().expect("escaped text");
+                    out.push_str(&format!("{line} {content:?}\n"));
+                }
+                continue;
+            }
+            Event::End(_) => {
+                if let Some(line) = pending_text.take() {
+                    out.push_str(&format!("{line}\n"));
+                }
+                open.pop();
+                continue;
+            }
+            Event::Eof => break,
+            _ => continue,
+        };
+        let e = element.expect("an element");
+        let attributes = attributes_of(&e);
+        let printed = attributes.get("class").map(|class| {
+            let depth = open.iter().filter(|p| **p).count();
+            let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
+            let data: Vec<String> = attributes
+                .iter()
+                .filter(|(k, _)| k.starts_with("data-"))
+                .map(|(k, v)| format!("{}={v}", &k[5..]))
+                .collect();
+            format!("{}{name}.{class} {}", "  ".repeat(depth), data.join(" "))
+                .trim_end()
+                .to_string()
+        });
+        match (printed, is_start) {
+            (Some(line), true) if e.name().as_ref() == b"text" => pending_text = Some(line),
+            (Some(line), _) => out.push_str(&format!("{line}\n")),
+            (None, _) => {}
+        }
+        if is_start {
+            open.push(attributes.contains_key("class"));
+        }
     }
-    // us-east peers were down from 180s to 240s: their lines break there.
-    assert!(paths[0]["d"].contains(" M"), "{}", paths[0]["d"]);
-    let faults: Vec<_> = named(&all, "rect")
-        .into_iter()
-        .filter(|r| r.get("class").is_some_and(|c| c == "fault"))
-        .collect();
-    assert_eq!(faults.len(), 1);
-    for peer in &report.peers {
-        assert!(svg.contains(&format!(">{} ({})</text>", peer.name, peer.msp_id)));
-    }
-    assert!(svg.contains(">fault 0: region outage us-east (lost)</text>"));
-    assert!(svg.contains(">3m</text>"));
+    out
+}
+
+/// A killed-mode outage of us-west (120s for 60s), a partition cutting ca-central off
+/// (200s for 30s) and extra latency between us-east and us-west (260s for 40s), on the
+/// synthetic recording of three_region_scenario.
+fn three_faults_run() -> (Scenario, History) {
+    let mut scenario = three_region_scenario();
+    let mut killed = outage("us-west", 120, Some(60));
+    killed.kind = FaultKind::RegionOutage {
+        region: "us-west".to_string(),
+        mode: OutageMode::Killed,
+    };
+    scenario.faults = vec![
+        killed,
+        Fault {
+            at: Duration::from_secs(200),
+            duration: Some(Duration::from_secs(30)),
+            kind: FaultKind::Partition {
+                sides: [
+                    vec!["ca-central".to_string()],
+                    vec!["us-east".to_string(), "us-west".to_string()],
+                ],
+            },
+        },
+        Fault {
+            at: Duration::from_secs(260),
+            duration: Some(Duration::from_secs(40)),
+            kind: FaultKind::Latency {
+                regions: ["us-east".to_string(), "us-west".to_string()],
+                rtt: Duration::from_millis(300),
+            },
+        },
+    ];
+    let history = synthetic_run(&scenario);
+    (scenario, history)
 }
 
 #[test]
-fn timeline_svg_stays_readable_with_twelve_peers_and_hundreds_of_samples() {
+fn timeline_svg_outline_of_an_outage_a_partition_and_a_latency_fault() {
+    let (scenario, history) = three_faults_run();
+    let report = Report::build(&scenario, &history, "sim", 0);
+    insta::assert_snapshot!(svg_outline(&timeline_svg(&report, &history)));
+}
+
+#[test]
+fn timeline_svg_breaks_a_killed_peer_where_it_was_down_and_counts_time_from_the_workload() {
+    let (scenario, history) = three_faults_run();
+    let report = Report::build(&scenario, &history, "sim", 0);
+    let svg = timeline_svg(&report, &history);
+    let all = elements(&svg);
+    // Both us-west peers: one gap, from the outage (synthetic workload start 60s + 120s)
+    // to their first sample after the heal.
+    let gaps: Vec<_> = named(&all, "rect")
+        .into_iter()
+        .filter(|r| r.get("class").is_some_and(|c| c == "gap"))
+        .collect();
+    assert_eq!(gaps.len(), 2, "{gaps:?}");
+    for gap in &gaps {
+        assert_eq!(gap["data-cause"], "down");
+        assert_eq!(gap["data-from-ms"], "180000");
+        assert_eq!(gap["data-to-ms"], "240000");
+    }
+    let lag_lines: Vec<_> = named(&all, "path")
+        .into_iter()
+        .filter(|p| p.get("class").is_some_and(|c| c == "lag"))
+        .collect();
+    assert_eq!(lag_lines.len(), report.peers.len());
+    for line in &lag_lines {
+        let broken = line["data-peer"].ends_with(".us-west");
+        assert_eq!(
+            line["data-segments"],
+            if broken { "2" } else { "1" },
+            "{line:?}"
+        );
+        assert_eq!(line["d"].matches('M').count(), if broken { 2 } else { 1 });
+    }
+    // The axis counts from the workload's start: the outage at 2m is at the label "2m".
+    assert!(svg.contains(">2m</text>"), "no 2m tick");
+    assert!(svg.contains(">0</text>"), "no 0 tick");
+    assert!(svg.contains(">fault 0: region outage us-west (killed)</text>"));
+}
+
+#[test]
+fn timeline_svg_shows_the_partitioned_region_lagging_and_catching_up() {
+    let (scenario, history) = three_faults_run();
+    let report = Report::build(&scenario, &history, "sim", 0);
+    let all = elements(&timeline_svg(&report, &history));
+    let lag = named(&all, "path")
+        .into_iter()
+        .find(|p| {
+            p.get("data-peer")
+                .is_some_and(|n| n == "peer0.org1.ca-central")
+        })
+        .expect("a lag line for the ca-central peer")["d"]
+        .clone();
+    let ys: Vec<f64> = lag
+        .split(['M', 'L'])
+        .filter_map(|p| p.trim().split(',').nth(1))
+        .map(|y| y.parse().expect("a number"))
+        .collect();
+    let (lowest, highest) = ys
+        .iter()
+        .fold((f64::MIN, f64::MAX), |(lo, hi), y| (lo.max(*y), hi.min(*y)));
+    // The partition drives its lag up (the lane is 48 px high), and it comes back to 0.
+    assert!(lowest - highest > 15.0, "{lowest} {highest}");
+    assert_eq!(ys.last(), Some(&lowest));
+}
+
+#[test]
+fn timeline_svg_stays_readable_with_eighteen_peers_and_hundreds_of_samples() {
     let mut scenario = three_region_scenario();
+    scenario.topology.organizations.push(Organization {
+        msp_id: "Org3MSP".to_string(),
+        home: "ca-central".to_string(),
+        regions: ["ca-central", "us-east", "us-west"]
+            .map(str::to_string)
+            .to_vec(),
+        ..scenario.topology.organizations[0].clone()
+    });
     for org in &mut scenario.topology.organizations {
         org.peers_per_region = 2;
     }
     scenario.workload.duration = std::time::Duration::from_secs(600);
     let history = synthetic_run(&scenario);
     let report = Report::build(&scenario, &history, "sim", 0);
-    assert_eq!(report.peers.len(), 12);
+    assert_eq!(report.peers.len(), 18);
     let samples = history
         .events
         .iter()
@@ -289,11 +438,29 @@ fn timeline_svg_stays_readable_with_twelve_peers_and_hundreds_of_samples() {
     assert!(samples >= 600, "{samples} samples");
     let svg = timeline_svg(&report, &history);
     let all = elements(&svg);
+    // At most two points per pixel column of the 806 px plot.
     for path in named(&all, "path") {
         let points = path["d"].matches(['M', 'L']).count();
-        assert!(points <= 920, "{points} points in one path");
+        assert!(points <= 1612, "{points} points in one path");
     }
-    assert!(svg.len() < 400_000, "{} bytes", svg.len());
+    // Peers grouped by region: three groups of six in the peers panel.
+    let groups: Vec<_> = named(&all, "g")
+        .into_iter()
+        .filter(|g| g.get("class").is_some_and(|c| c == "group"))
+        .collect();
+    assert_eq!(
+        groups.len(),
+        6,
+        "three regions in the lag panel and in the peers panel"
+    );
+    assert_eq!(
+        named(&all, "g")
+            .iter()
+            .filter(|g| g.get("class").is_some_and(|c| c == "peer-row"))
+            .count(),
+        18
+    );
+    assert!(svg.len() < 600_000, "{} bytes", svg.len());
 }
 
 #[test]

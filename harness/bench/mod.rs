@@ -454,7 +454,9 @@ pub fn run_seed(plan: &Plan, candidate: &[String; 3], seed: u64) -> Result<SeedR
     let sim = crate::substrate::sim::Sim;
     let steady_scenario = scenario_for(plan, candidate, seed, &RunKind::Steady);
     let run = |scenario: &Scenario| {
-        let output = sim.run(scenario).map_err(|e| e.to_string())?;
+        let output = sim
+            .run(scenario, &crate::runner::progress::Silent)
+            .map_err(|e| e.to_string())?;
         match output.stopped {
             Some(stopped) => Err(stopped.message),
             None => Ok(output),

@@ -399,6 +399,18 @@ fn region_stall(
     window: Window,
     run_end: TimeMs,
 ) -> Option<RegionStall> {
+    region_stalls(region, heights, window, run_end)
+        .max_by_key(|stall| (stall.stalled_ms, std::cmp::Reverse(stall.last_block_at_ms)))
+}
+
+/// Every gap between new heights of one region (the highest height of its peers) that
+/// overlaps `window`, in time order. `heights` are the region's samples in time order.
+pub fn region_stalls<'a>(
+    region: &'a str,
+    heights: &[(TimeMs, u64)],
+    window: Window,
+    run_end: TimeMs,
+) -> impl Iterator<Item = RegionStall> + 'a {
     // The times the region's height rose, with the height reached.
     let mut rises: Vec<(TimeMs, u64)> = Vec::new();
     for &(at_ms, height) in heights {
@@ -406,21 +418,22 @@ fn region_stall(
             rises.push((at_ms, height));
         }
     }
-    let gaps = rises.iter().enumerate().map(|(i, &(from_ms, height))| {
-        let next = rises.get(i + 1).map(|&(at_ms, _)| at_ms);
-        (from_ms, height, next)
-    });
-    gaps.filter(|&(from_ms, _, next)| {
-        from_ms < window.end_ms && next.unwrap_or(run_end) > window.start_ms
-    })
-    .map(|(from_ms, height, next)| RegionStall {
-        region: region.to_string(),
-        height_at_start: height,
-        last_block_at_ms: from_ms,
-        resumed_at_ms: next,
-        stalled_ms: next.unwrap_or(run_end).saturating_sub(from_ms),
-    })
-    .max_by_key(|stall| (stall.stalled_ms, std::cmp::Reverse(stall.last_block_at_ms)))
+    let nexts: Vec<Option<TimeMs>> = (0..rises.len())
+        .map(|i| rises.get(i + 1).map(|&(at_ms, _)| at_ms))
+        .collect();
+    rises
+        .into_iter()
+        .zip(nexts)
+        .filter(move |&((from_ms, _), next)| {
+            from_ms < window.end_ms && next.unwrap_or(run_end) > window.start_ms
+        })
+        .map(move |((from_ms, height), next)| RegionStall {
+            region: region.to_string(),
+            height_at_start: height,
+            last_block_at_ms: from_ms,
+            resumed_at_ms: next,
+            stalled_ms: next.unwrap_or(run_end).saturating_sub(from_ms),
+        })
 }
 
 fn registrations_refused(history: &History, window: Window, ca: String) -> LimitEffect {

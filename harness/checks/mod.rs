@@ -3,7 +3,8 @@
 //! detail what it judged, what it left out and why.
 //!
 //! - ledger_in_sync, no_lost_transactions: ledger.rs
-//! - transactions_continue and the run's statistics: transactions.rs
+//! - transactions_continue, commit_latency and the run's statistics: transactions.rs
+//! - blocks_continue: blocks.rs
 //! - cross_org_gossip: gossip.rs
 //! - console_failover: console.rs
 //! - the procedure's documented limits (ordering service and CAs not multi-region): limits.rs
@@ -11,6 +12,7 @@
 //! The shared definitions (live peers, fault windows, which operations are transactions)
 //! are in view.rs.
 
+pub mod blocks;
 pub mod console;
 pub mod gossip;
 pub mod ledger;
@@ -62,7 +64,11 @@ fn judged_window(
 ) -> Option<Window> {
     let run_end = run_end_ms(history);
     match expectation {
-        Expectation::TransactionsContinue { during_fault, .. } => fault_windows(history)
+        Expectation::TransactionsContinue { during_fault, .. }
+        | Expectation::CommitLatency {
+            during_fault: Some(during_fault),
+            ..
+        } => fault_windows(history)
             .iter()
             .find(|w| w.record.index == *during_fault)
             .map(|w| w.window(run_end)),
@@ -83,7 +89,9 @@ fn limit_explains(limit: Limit, expectation: &Expectation) -> bool {
     match expectation {
         Expectation::LedgerInSync { .. }
         | Expectation::NoLostTransactions
-        | Expectation::TransactionsContinue { .. } => limit == Limit::OrderingService,
+        | Expectation::TransactionsContinue { .. }
+        | Expectation::CommitLatency { .. }
+        | Expectation::BlocksContinue { .. } => limit == Limit::OrderingService,
         Expectation::ConsoleFailover { .. } => limit == Limit::CertificateAuthority,
         Expectation::CrossOrgGossip | Expectation::DocumentedLimit { .. } => false,
     }
@@ -105,6 +113,13 @@ pub fn check(
             during_fault,
             min_success_ratio,
         } => transactions::transactions_continue(history, *during_fault, *min_success_ratio),
+        Expectation::CommitLatency {
+            during_fault,
+            p99_below,
+        } => transactions::commit_latency(history, *during_fault, *p99_below),
+        Expectation::BlocksContinue { max_stall } => {
+            blocks::blocks_continue(scenario, history, *max_stall)
+        }
         Expectation::CrossOrgGossip => gossip::cross_org_gossip(scenario, history),
         Expectation::ConsoleFailover { failed_region } => {
             console::console_failover(scenario, history, failed_region)

@@ -1,10 +1,15 @@
 //! The workload's transactions: whether they continue during a fault
-//! (transactions_continue), and the run's statistics.
+//! (transactions_continue), how long they take to commit (commit_latency), and the run's
+//! statistics.
 
-use super::view::{fault_windows, is_transaction, op_spans, run_end_ms, secs, OpSpan};
+use super::view::{
+    fault_windows, is_transaction, op_spans, run_end_ms, secs, workload_window, FaultWindow,
+    OpSpan, Window,
+};
 use super::CheckResult;
 use crate::history::{History, OpPhase};
 use serde::Serialize;
+use std::time::Duration;
 
 /// How a set of operations ended.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -67,17 +72,7 @@ pub fn transactions_continue(
         .iter()
         .filter(|s| is_transaction(s.invoke) && window.contains(s.invoked_ms))
         .collect();
-    let span_text = format!(
-        "{} from {} to {}{}",
-        fault.label(),
-        secs(window.start_ms),
-        secs(window.end_ms),
-        if fault.heal_ms.is_none() {
-            " (never healed)"
-        } else {
-            ""
-        }
-    );
+    let span_text = fault_span_text(fault, window);
     let outcomes = Outcomes::count(during.iter().copied());
     if outcomes.submitted == 0 {
         return CheckResult::fail(format!(
@@ -97,6 +92,105 @@ pub fn transactions_continue(
     CheckResult {
         passed: ratio >= min_success_ratio,
         detail,
+    }
+}
+
+/// "fault 0 (region outage us-west (lost)) from 180.0s to 300.0s", "(never healed)" added
+/// when it did not heal.
+fn fault_span_text(fault: &FaultWindow, window: Window) -> String {
+    format!(
+        "{} from {} to {}{}",
+        fault.label(),
+        secs(window.start_ms),
+        secs(window.end_ms),
+        if fault.heal_ms.is_none() {
+            " (never healed)"
+        } else {
+            ""
+        }
+    )
+}
+
+/// commit_latency {during_fault, p99_below}.
+///
+/// Of the workload transactions *invoked* during fault number `during_fault` (from its Start to
+/// its Heal), or during the whole workload without it, the 99th percentile (nearest rank) of
+/// the time from invoke to the client's Ok must be below `p99_below`. A transaction that did
+/// not commit (failed, outcome unknown, no answer) counts as slower than any bound: a stall
+/// that makes transactions time out fails the check instead of leaving only the fast ones to
+/// judge. Nothing submitted in the window, or a fault that never started, fails: there is
+/// nothing to judge.
+pub fn commit_latency(
+    history: &History,
+    during_fault: Option<usize>,
+    p99_below: Duration,
+) -> CheckResult {
+    let run_end = run_end_ms(history);
+    let windows = fault_windows(history);
+    let (window, span_text) = match during_fault {
+        Some(index) => {
+            let Some(fault) = windows.iter().find(|w| w.record.index == index) else {
+                return CheckResult::fail(format!(
+                    "fault {index} never started in this run: cannot judge"
+                ));
+            };
+            let window = fault.window(run_end);
+            (window, fault_span_text(fault, window))
+        }
+        None => {
+            let Some(window) = workload_window(history) else {
+                return CheckResult::fail("the workload never started: cannot judge".to_string());
+            };
+            let text = format!(
+                "the workload from {} to {}",
+                secs(window.start_ms),
+                secs(window.end_ms)
+            );
+            (window, text)
+        }
+    };
+    let spans = op_spans(history);
+    // Not committed: slower than any bound.
+    let mut latencies: Vec<u64> = spans
+        .iter()
+        .filter(|s| is_transaction(s.invoke) && window.contains(s.invoked_ms))
+        .map(|s| s.commit_latency_ms().unwrap_or(u64::MAX))
+        .collect();
+    if latencies.is_empty() {
+        return CheckResult::fail(format!(
+            "no transaction was submitted during {span_text}: cannot judge"
+        ));
+    }
+    latencies.sort_unstable();
+    let bound_ms = p99_below.as_millis() as u64;
+    let submitted = latencies.len();
+    let not_committed = latencies.iter().filter(|l| **l == u64::MAX).count();
+    let text = |latency: Option<u64>| match latency {
+        Some(u64::MAX) | None => "not reached (too few committed)".to_string(),
+        Some(ms) => secs_ms(ms),
+    };
+    let p99 = percentile(&latencies, 99.0);
+    let detail = format!(
+        "p99 commit latency {}, bound: below {} (p50 {}, slowest commit {}) of the {submitted} \
+         transactions submitted during {span_text}; {not_committed} did not commit and count as \
+         slower than any bound",
+        text(p99),
+        secs_ms(bound_ms),
+        text(percentile(&latencies, 50.0)),
+        text(latencies.iter().rev().find(|l| **l != u64::MAX).copied()),
+    );
+    CheckResult {
+        passed: p99.is_some_and(|p99| p99 < bound_ms),
+        detail,
+    }
+}
+
+/// A latency to the millisecond: "850ms", "2.120s".
+fn secs_ms(ms: u64) -> String {
+    if ms < 1000 {
+        format!("{ms}ms")
+    } else {
+        format!("{}.{:03}s", ms / 1000, ms % 1000)
     }
 }
 

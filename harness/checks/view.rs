@@ -151,6 +151,56 @@ pub fn fault_windows(history: &History) -> Vec<FaultWindow<'_>> {
     windows
 }
 
+/// The workload's span: from `WorkloadStarted` to `WorkloadStopped` (to the end of the run if
+/// it never stopped); None when it never started.
+pub fn workload_window(history: &History) -> Option<Window> {
+    let start_ms = history.workload_started_at()?;
+    let stopped = history
+        .iter(|k| match k {
+            EventKind::WorkloadStopped => Some(k),
+            _ => None,
+        })
+        .map(|(at_ms, _)| at_ms)
+        .next();
+    Some(Window {
+        start_ms,
+        end_ms: stopped.unwrap_or_else(|| run_end_ms(history)).max(start_ms),
+    })
+}
+
+/// When `peer` could not be seen on `channel`: from it stopping (`NodeState` down) or a failed
+/// observation (`Unreachable`) to its next channel-info sample (to the end of the run when
+/// none came). In time order, disjoint.
+pub fn unseen_spans(history: &History, peer: &str, channel: &str) -> Vec<Window> {
+    let mut spans = Vec::new();
+    let mut unseen_since: Option<TimeMs> = None;
+    for event in &history.events {
+        match &event.kind {
+            EventKind::LedgerInfo(info) if info.peer == peer && info.channel == channel => {
+                if let Some(start_ms) = unseen_since.take() {
+                    spans.push(Window {
+                        start_ms,
+                        end_ms: event.at_ms,
+                    });
+                }
+            }
+            EventKind::Unreachable { node, .. } | EventKind::NodeState { node, up: false }
+                if node == peer =>
+            {
+                unseen_since.get_or_insert(event.at_ms);
+            }
+            _ => {}
+        }
+    }
+    if let Some(start_ms) = unseen_since {
+        spans.push(Window {
+            start_ms,
+            end_ms: run_end_ms(history).max(start_ms),
+        });
+    }
+    spans
+}
+
 /// A client operation: its invoke and, if it completed, its completion (ok, fail or info).
 #[derive(Clone, Debug)]
 pub struct OpSpan<'a> {

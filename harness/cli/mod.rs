@@ -26,6 +26,7 @@ macro_rules! err {
 }
 
 mod chaos;
+mod progress;
 
 /// The contract's exit codes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -76,7 +77,9 @@ pub enum Command {
     #[command(after_help = concat!(
         "Example:\n",
         "  hadr run scenarios/multi-region-ha.yaml --substrate sim --seed 7 --out target/hadr\n\n",
-        "Writes DIR/report.json, DIR/report.md, DIR/junit.xml and DIR/timeline.svg.\n",
+        "Writes DIR/report.json, DIR/report.md, DIR/junit.xml and DIR/timeline.svg; with several\n",
+        "scenarios, each in DIR/<scenario>/, with DIR/summary.md and a combined DIR/junit.xml.\n",
+        "Progress goes to stderr (a bar on a terminal, lines otherwise; --quiet: none).\n",
         "Exit 0 when every expectation holds, 1 when one fails, 2 for an invalid scenario,\n",
         "3 when the substrate is unavailable."
     ))]
@@ -232,6 +235,9 @@ pub struct RunArgs {
     /// Directory for the reports
     #[arg(long, value_name = "DIR", default_value = "target/hadr")]
     pub out: PathBuf,
+    /// No progress on stderr while scenarios run
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -346,25 +352,49 @@ fn run_scenarios(args: &RunArgs) -> Exit {
         }
     };
     let mut exit = Exit::Ok;
+    let several = args.scenarios.len() > 1;
     let folders = crate::report::folder_names(scenarios.iter().map(|s| s.name.as_str()));
+    let mut reports = Vec::new();
+    let mut rows = Vec::new();
     for (mut scenario, folder) in scenarios.into_iter().zip(folders) {
         if let Some(seed) = args.seed {
             scenario.seed = seed;
         }
-        let out = if args.scenarios.len() == 1 {
-            args.out.clone()
+        let out = if several {
+            args.out.join(&folder)
         } else {
-            args.out.join(folder)
+            args.out.clone()
         };
-        err!(
-            "running {} on {} (seed {}): {} of workload, {} fault(s)...",
-            scenario.name,
-            substrate.name(),
-            scenario.seed,
-            crate::report::human_duration(scenario.workload.duration),
-            scenario.faults.len()
-        );
-        let (report, history) = match crate::runner::run(&scenario, substrate) {
+        if !args.quiet {
+            err!(
+                "running {} on {} (seed {}): {} of workload, {} fault(s)...",
+                scenario.name,
+                substrate.name(),
+                scenario.seed,
+                crate::report::human_duration(scenario.workload.duration),
+                scenario.faults.len()
+            );
+        }
+        // A panic inside the substrate ends this scenario as an error, not the whole run.
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            if args.quiet {
+                crate::runner::run(&scenario, substrate)
+            } else {
+                let watch = progress::Watch::new(&scenario.name);
+                crate::runner::run_with(&scenario, substrate, &watch)
+            }
+        }))
+        .unwrap_or_else(|panic| {
+            let why = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            Err(crate::substrate::SubstrateError::Failed(format!(
+                "the simulation panicked: {why}"
+            )))
+        });
+        let (report, history) = match outcome {
             Ok(result) => result,
             Err(error @ crate::substrate::SubstrateError::Unavailable(_)) => {
                 err!("hadr run: {error}");
@@ -372,6 +402,11 @@ fn run_scenarios(args: &RunArgs) -> Exit {
             }
             Err(error) => {
                 err!("hadr run: {}: {error}", scenario.name);
+                rows.push(crate::report::SummaryRow::of_error(
+                    &scenario.name,
+                    &folder,
+                    &error.to_string(),
+                ));
                 exit = Exit::ExpectationFailed;
                 continue;
             }
@@ -380,42 +415,74 @@ fn run_scenarios(args: &RunArgs) -> Exit {
             err!("hadr run: {error}");
             return Exit::InvalidInput;
         }
-        if let Some(stopped) = &report.stopped {
-            out!("RUN STOPPED: {}", stopped.message);
-            exit = exit.max(match stopped.cause {
-                crate::substrate::StopCause::Input => Exit::InvalidInput,
-                crate::substrate::StopCause::Harness => Exit::ExpectationFailed,
-            });
+        exit = exit.max(print_verdict(&report, &out));
+        rows.push(crate::report::SummaryRow::of_report(&report, &folder));
+        reports.push(report);
+    }
+    if several {
+        out!("\n{}", crate::report::summary_table(&rows).trim_end());
+        let _ = std::fs::create_dir_all(&args.out);
+        let written = [
+            ("summary.md", crate::report::summary_md(&rows)),
+            (
+                "junit.xml",
+                crate::report::junit_xml(&reports.iter().collect::<Vec<_>>()),
+            ),
+        ];
+        for (name, contents) in written {
+            let path = args.out.join(name);
+            if let Err(error) = std::fs::write(&path, contents) {
+                err!("hadr run: cannot write {}: {error}", path.display());
+                return Exit::InvalidInput;
+            }
         }
-        for step in report
-            .steps
-            .not_ok
-            .iter()
-            .filter(|s| s.outcome == StepOutcome::Failed)
-        {
-            out!("STEP FAILED {}: {}", step.place(), step.detail);
-        }
-        for expectation in &report.expectations {
-            out!(
-                "{} {}: {}",
-                if expectation.passed { "pass" } else { "FAIL" },
-                expectation.name,
-                expectation.detail
-            );
-        }
-        let ratio = report.sim_time_ms as f64 / report.wall_time_ms.max(1) as f64;
         out!(
-            "{}: {} (simulated {} in {} wall, {ratio:.0}x); reports in {}",
-            scenario.name,
-            if report.passed { "passed" } else { "FAILED" },
-            crate::report::human_duration(std::time::Duration::from_millis(report.sim_time_ms)),
-            crate::report::human_duration(std::time::Duration::from_millis(report.wall_time_ms)),
-            out.display()
+            "summary in {}, junit.xml with one test suite per scenario in {}",
+            args.out.join("summary.md").display(),
+            args.out.join("junit.xml").display()
         );
-        if !report.passed {
-            out!("replay: {}", report.replay);
-            exit = exit.max(Exit::ExpectationFailed);
-        }
+    }
+    exit
+}
+
+/// Prints one scenario's outcome on stdout; answers its exit code.
+fn print_verdict(report: &crate::report::Report, out: &Path) -> Exit {
+    let mut exit = Exit::Ok;
+    if let Some(stopped) = &report.stopped {
+        out!("RUN STOPPED: {}", stopped.message);
+        exit = exit.max(match stopped.cause {
+            crate::substrate::StopCause::Input => Exit::InvalidInput,
+            crate::substrate::StopCause::Harness => Exit::ExpectationFailed,
+        });
+    }
+    for step in report
+        .steps
+        .not_ok
+        .iter()
+        .filter(|s| s.outcome == StepOutcome::Failed)
+    {
+        out!("STEP FAILED {}: {}", step.place(), step.detail);
+    }
+    for expectation in &report.expectations {
+        out!(
+            "{} {}: {}",
+            if expectation.passed { "pass" } else { "FAIL" },
+            expectation.name,
+            expectation.detail
+        );
+    }
+    let ratio = report.sim_time_ms as f64 / report.wall_time_ms.max(1) as f64;
+    out!(
+        "{}: {} (simulated {} in {} wall, {ratio:.0}x); reports in {}",
+        report.scenario,
+        if report.passed { "passed" } else { "FAILED" },
+        crate::report::human_duration(std::time::Duration::from_millis(report.sim_time_ms)),
+        crate::report::human_duration(std::time::Duration::from_millis(report.wall_time_ms)),
+        out.display()
+    );
+    if !report.passed {
+        out!("replay: {}", report.replay);
+        exit = exit.max(Exit::ExpectationFailed);
     }
     exit
 }

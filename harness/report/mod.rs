@@ -7,10 +7,12 @@
 
 mod junit;
 mod markdown;
+mod summary;
 pub(crate) mod svg;
 
 pub use junit::junit_xml;
 pub use markdown::markdown;
+pub use summary::{summary_md, summary_table, SummaryRow};
 pub use svg::timeline_svg;
 
 use crate::checks::check;
@@ -19,7 +21,7 @@ use crate::checks::transactions::Stats;
 use crate::checks::view::{describe_fault, fault_windows, peer_states, run_end_ms, Fate};
 use crate::history::{EventKind, History, StepOutcome, StepRecord, TimeMs};
 use crate::scenario::layout::{ca_name, Role};
-use crate::scenario::model::{Expectation, Limit, Procedure, Region, Scenario};
+use crate::scenario::model::{Expectation, FaultKind, Limit, Procedure, Region, Scenario};
 use crate::substrate::RunStopped;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -95,6 +97,11 @@ pub struct PeerReport {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct FaultReport {
     pub index: usize,
+    /// The `faults:` key: `region_outage`, `partition`, `one_way_partition`, `latency`,
+    /// `node_crash`.
+    pub kind: String,
+    /// A region outage's mode: `lost`, `killed` or `cut`.
+    pub mode: Option<String>,
     pub description: String,
     pub regions: Vec<String>,
     /// As scheduled: offset from the start of the workload, and duration (None: to the end).
@@ -163,6 +170,19 @@ fn parameters(expectation: &Expectation) -> String {
             min_success_ratio,
         } => format!("during_fault: {during_fault}, min_success_ratio: {min_success_ratio}"),
         Expectation::ConsoleFailover { failed_region } => format!("failed_region: {failed_region}"),
+        Expectation::CommitLatency {
+            during_fault,
+            p99_below,
+        } => {
+            let bound = format!("p99_below: {}", human_duration(*p99_below));
+            match during_fault {
+                Some(index) => format!("during_fault: {index}, {bound}"),
+                None => bound,
+            }
+        }
+        Expectation::BlocksContinue { max_stall } => {
+            format!("max_stall: {}", human_duration(*max_stall))
+        }
         Expectation::DocumentedLimit { limit } => format!(
             "limit: {}",
             match limit {
@@ -210,6 +230,11 @@ fn faults_report(scenario: &Scenario, history: &History) -> Vec<FaultReport> {
             };
             FaultReport {
                 index,
+                kind: fault.kind.name().to_string(),
+                mode: match &fault.kind {
+                    FaultKind::RegionOutage { mode, .. } => Some(mode.name().to_string()),
+                    _ => None,
+                },
                 description,
                 regions,
                 planned_at_ms: fault.at.as_millis() as u64,

@@ -1,10 +1,24 @@
-//! timeline.svg: ledger height per peer over simulated time, one path per peer (coloured by
-//! organization, shaded by region, a legend naming each), fault windows shaded and labelled,
-//! time and height axes. Gaps where a peer was down or unreachable break its line instead of
-//! drawing a slope across them. Points are thinned to one per pixel column, so 12 peers with
-//! thousands of samples stay a small, readable file.
+//! timeline.svg: what happened over simulated time, in panels that share one time axis
+//! counted from the workload's start (as the scenario's fault `at` is):
+//!
+//! - faults: one lane per fault, labelled with its kind (a region outage with its mode), its
+//!   window shaded across every panel in the kind's colour;
+//! - ledger height: one line per region (the highest height its peers reported), broken where
+//!   no peer of the region could be seen;
+//! - lag: per region (small multiples), each peer's blocks behind the highest peer, broken
+//!   where the peer could not be seen, so an outage and its catch-up show as a gap and a drop;
+//! - peers: one row per peer, grouped by region, a bar where it was seen and a marked gap
+//!   where it was down or unreachable;
+//! - commit latency: p50 and p99 of the transactions submitted in each window, with the
+//!   windows whose transactions did not all commit marked.
+//!
+//! Elements carry `class` and `data-` attributes (panel, region, peer, fault kind), so the
+//! structure can be read back and tested without comparing drawing bytes. Lines are thinned
+//! to a point or two per pixel column, so large networks and long runs stay small files.
 
-use super::Report;
+use super::{FaultReport, PeerReport, Report};
+use crate::checks::transactions::percentile;
+use crate::checks::view::{is_transaction, op_spans, unseen_spans, workload_window, Window};
 use crate::history::{EventKind, History, TimeMs};
 use quick_xml::events::BytesText;
 use quick_xml::Writer;
@@ -12,18 +26,41 @@ use std::collections::BTreeMap;
 use std::io;
 
 const WIDTH: f64 = 1000.0;
-const LEFT: f64 = 70.0;
-const RIGHT: f64 = 20.0;
-const TOP: f64 = 40.0;
-const PLOT_HEIGHT: f64 = 320.0;
-const LEGEND_ROW: f64 = 18.0;
-const LEGEND_COLUMNS: usize = 3;
+const LEFT: f64 = 170.0;
+const RIGHT: f64 = 24.0;
+/// Room above a panel for its title.
+const TITLE_ROOM: f64 = 30.0;
+const FAULT_ROW: f64 = 16.0;
+const HEIGHT_PANEL: f64 = 130.0;
+const LAG_LANE: f64 = 56.0;
+const PEER_ROW: f64 = 12.0;
+/// Room above a region's group for its name.
+const GROUP_HEAD: f64 = 14.0;
+const LATENCY_PANEL: f64 = 130.0;
+/// Room below the last panel for the time axis.
+const AXIS_ROOM: f64 = 44.0;
 /// Organization hues: blue, orange, green, red, purple, gold, teal, pink.
 const HUES: [f64; 8] = [210.0, 28.0, 130.0, 355.0, 275.0, 45.0, 185.0, 320.0];
-const FAULT_FILL: &str = "#d62728";
+/// Region colours (height panel), apart from the organization and fault colours.
+/// Region colours (height panel), light to dark: the first region's line is the widest.
+const REGION_COLOURS: [&str; 8] = [
+    "#9ecae1", "#31a354", "#54278f", "#fd8d3c", "#636363", "#e7298a", "#8c6d31", "#000000",
+];
+const DASHES: [Option<&str>; 4] = [None, Some("6 3"), Some("2 2"), Some("8 2 2 2")];
 
 fn plot_width() -> f64 {
     WIDTH - LEFT - RIGHT
+}
+
+/// The colour of a fault kind.
+fn fault_colour(kind: &str) -> &'static str {
+    match kind {
+        "region_outage" => "#d62728",
+        "partition" => "#7b3fb0",
+        "one_way_partition" => "#e377c2",
+        "latency" => "#ff9f1c",
+        _ => "#8c564b",
+    }
 }
 
 /// `#rrggbb` from hue (degrees), saturation and lightness (0..1).
@@ -67,151 +104,283 @@ fn time_step_ms(range_ms: f64) -> f64 {
         .unwrap_or(3_600_000.0 * (range_ms / 36_000_000.0).ceil())
 }
 
+/// A tick's label, `ms` from the workload's start: `-1m`, `0`, `3m`, `90s`.
 fn time_label(ms: f64, step_ms: f64) -> String {
-    if step_ms >= 60_000.0 {
-        format!("{}m", (ms / 60_000.0).round())
+    let ms = ms.round();
+    if ms == 0.0 {
+        "0".to_string()
+    } else if step_ms >= 60_000.0 {
+        format!("{}m", ms / 60_000.0)
     } else {
-        format!("{}s", (ms / 1000.0).round())
+        format!("{}s", ms / 1000.0)
     }
 }
 
-struct Series {
-    name: String,
-    label: String,
-    colour: String,
-    dash: Option<&'static str>,
-    /// Runs of samples without a gap.
-    segments: Vec<Vec<(TimeMs, u64)>>,
+/// Windows of simulated time for the latency panel: about 100 over the workload, round.
+fn latency_window_ms(workload_ms: f64) -> f64 {
+    const STEPS_S: [f64; 8] = [1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 300.0];
+    STEPS_S
+        .iter()
+        .map(|s| s * 1000.0)
+        .find(|w| workload_ms / w <= 120.0)
+        .unwrap_or(600_000.0)
 }
 
-/// Each report peer's channel-info samples, split where it was down or unreachable.
-fn series(report: &Report, history: &History) -> Vec<Series> {
+/// Simulated time to x.
+struct Frame {
+    t_min: f64,
+    t_span: f64,
+    /// The workload's start: time 0 on the axis.
+    origin: f64,
+}
+
+impl Frame {
+    fn x(&self, at_ms: f64) -> f64 {
+        LEFT + (at_ms - self.t_min).clamp(0.0, self.t_span) / self.t_span * plot_width()
+    }
+}
+
+/// A span in which a peer could not be seen, and why.
+struct Gap {
+    window: Window,
+    /// `down` (it stopped) or `unreachable` (observations failed).
+    cause: &'static str,
+}
+
+/// One report peer's samples, split where it could not be seen.
+struct PeerSeries<'a> {
+    peer: &'a PeerReport,
+    colour: String,
+    dash: Option<&'static str>,
+    /// Runs of (time, height) without a gap.
+    segments: Vec<Vec<(TimeMs, u64)>>,
+    gaps: Vec<Gap>,
+    first_seen_ms: Option<TimeMs>,
+}
+
+fn peer_series<'a>(report: &'a Report, history: &History) -> Vec<PeerSeries<'a>> {
+    let channel = report.network.channel.as_str();
     let orgs: Vec<&str> = report
         .network
         .organizations
         .iter()
         .map(|o| o.msp_id.as_str())
         .collect();
-    let regions: Vec<&str> = report
-        .network
-        .regions
-        .iter()
-        .map(|r| r.name.as_str())
-        .collect();
-    let mut seen_in_group: BTreeMap<(String, String), usize> = BTreeMap::new();
-    let mut by_name: BTreeMap<&str, usize> = BTreeMap::new();
-    let mut all: Vec<Series> = Vec::new();
-    for peer in &report.peers {
-        let org = orgs.iter().position(|o| *o == peer.msp_id).unwrap_or(0);
-        let region = regions.iter().position(|r| *r == peer.region).unwrap_or(0);
-        let lightness = 0.32 + 0.36 * region as f64 / (regions.len().max(2) - 1) as f64;
-        let nth = seen_in_group
-            .entry((peer.msp_id.clone(), peer.region.clone()))
-            .or_default();
-        let dash = [None, Some("6 3"), Some("2 2"), Some("8 2 2 2")][*nth % 4];
-        *nth += 1;
-        by_name.insert(&peer.name, all.len());
-        all.push(Series {
-            name: peer.name.clone(),
-            label: format!("{} ({})", peer.name, peer.msp_id),
-            colour: hsl_hex(HUES[org % HUES.len()], 0.65, lightness),
-            dash,
-            segments: vec![Vec::new()],
-        });
-    }
+    let mut samples: BTreeMap<&str, Vec<(TimeMs, u64)>> = BTreeMap::new();
+    let mut stops: BTreeMap<&str, Vec<TimeMs>> = BTreeMap::new();
     for event in &history.events {
-        let (node, point) = match &event.kind {
-            EventKind::LedgerInfo(info) if info.channel == report.network.channel => {
-                (info.peer.as_str(), Some(info.height))
+        match &event.kind {
+            EventKind::LedgerInfo(info) if info.channel == channel => samples
+                .entry(info.peer.as_str())
+                .or_default()
+                .push((event.at_ms, info.height)),
+            EventKind::NodeState { node, up: false } => {
+                stops.entry(node.as_str()).or_default().push(event.at_ms)
             }
-            EventKind::Unreachable { node, .. } | EventKind::NodeState { node, up: false } => {
-                (node.as_str(), None)
+            _ => {}
+        }
+    }
+    let mut nth_in_group: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    report
+        .peers
+        .iter()
+        .map(|peer| {
+            let org = orgs.iter().position(|o| *o == peer.msp_id).unwrap_or(0);
+            let nth = nth_in_group
+                .entry((peer.msp_id.as_str(), peer.region.as_str()))
+                .or_default();
+            let dash = DASHES[*nth % DASHES.len()];
+            *nth += 1;
+            let stopped = stops.get(peer.name.as_str());
+            let gaps: Vec<Gap> = unseen_spans(history, &peer.name, channel)
+                .into_iter()
+                .map(|window| Gap {
+                    window,
+                    cause: if stopped.is_some_and(|s| s.iter().any(|at| window.contains(*at))) {
+                        "down"
+                    } else {
+                        "unreachable"
+                    },
+                })
+                .collect();
+            let own = samples.remove(peer.name.as_str()).unwrap_or_default();
+            let first_seen_ms = own.first().map(|(at, _)| *at);
+            let mut segments: Vec<Vec<(TimeMs, u64)>> = vec![Vec::new()];
+            let mut previous: Option<TimeMs> = None;
+            for (at_ms, height) in own {
+                let broken = previous.is_some_and(|p| {
+                    gaps.iter()
+                        .any(|g| p <= g.window.start_ms && g.window.end_ms <= at_ms)
+                });
+                if broken {
+                    segments.push(Vec::new());
+                }
+                if let Some(last) = segments.last_mut() {
+                    last.push((at_ms, height));
+                }
+                previous = Some(at_ms);
             }
-            _ => continue,
-        };
-        let Some(&i) = by_name.get(node) else {
-            continue;
-        };
-        let segments = &mut all[i].segments;
-        match point {
-            Some(height) => segments
+            segments.retain(|s| !s.is_empty());
+            PeerSeries {
+                peer,
+                colour: hsl_hex(HUES[org % HUES.len()], 0.7, 0.42),
+                dash,
+                segments,
+                gaps,
+                first_seen_ms,
+            }
+        })
+        .collect()
+}
+
+/// The highest height any peer reported up to each time: (time, height), rising.
+fn highest(series: &[PeerSeries]) -> Vec<(TimeMs, u64)> {
+    let mut all: Vec<(TimeMs, u64)> = series
+        .iter()
+        .flat_map(|s| s.segments.iter().flatten().copied())
+        .collect();
+    all.sort();
+    let mut top: Vec<(TimeMs, u64)> = Vec::new();
+    for (at_ms, height) in all {
+        if top.last().is_none_or(|&(_, h)| height > h) {
+            top.push((at_ms, height));
+        }
+    }
+    top
+}
+
+fn highest_at(top: &[(TimeMs, u64)], at_ms: TimeMs) -> u64 {
+    let i = top.partition_point(|(t, _)| *t <= at_ms);
+    if i == 0 {
+        0
+    } else {
+        top[i - 1].1
+    }
+}
+
+/// A region's height over time: the highest of its seen peers at each of their samples,
+/// broken where none of them could be seen.
+fn region_height(peers: &[&PeerSeries]) -> Vec<Vec<(TimeMs, u64)>> {
+    // (time, peer, Some(height) for a sample, None for the start of a gap).
+    let mut events: Vec<(TimeMs, usize, Option<u64>)> = Vec::new();
+    for (i, p) in peers.iter().enumerate() {
+        events.extend(p.segments.iter().flatten().map(|&(t, h)| (t, i, Some(h))));
+        events.extend(p.gaps.iter().map(|g| (g.window.start_ms, i, None)));
+    }
+    events.sort();
+    let mut current: Vec<Option<u64>> = vec![None; peers.len()];
+    let mut segments: Vec<Vec<(TimeMs, u64)>> = vec![Vec::new()];
+    for (at_ms, i, height) in events {
+        current[i] = height;
+        match current.iter().flatten().max() {
+            Some(&top) => segments
                 .last_mut()
-                .expect("a series starts with a segment")
-                .push((event.at_ms, height)),
+                .expect("a segment to extend")
+                .push((at_ms, top)),
             None if segments.last().is_some_and(|s| !s.is_empty()) => segments.push(Vec::new()),
             None => {}
         }
     }
-    all
+    segments.retain(|s| !s.is_empty());
+    segments
 }
 
-struct Scale {
-    t_min: f64,
-    t_span: f64,
-    h_top: f64,
+/// How a path keeps points within one pixel column.
+#[derive(Clone, Copy)]
+enum Thin {
+    /// The last (a rising height).
+    Last,
+    /// The lowest and the highest value, so a spike survives.
+    Extremes,
 }
 
-impl Scale {
-    fn x(&self, at_ms: f64) -> f64 {
-        LEFT + (at_ms - self.t_min).clamp(0.0, self.t_span) / self.t_span * plot_width()
-    }
-
-    fn y(&self, height: f64) -> f64 {
-        TOP + PLOT_HEIGHT - height / self.h_top * PLOT_HEIGHT
-    }
-}
-
-/// The path of one series, keeping the last point of each pixel column.
-fn path_data(series: &Series, scale: &Scale) -> String {
+/// Path data of `segments` (each a run of (x, y)), thinned per pixel column.
+fn path_data(segments: &[Vec<(f64, f64)>], thin: Thin) -> String {
     let mut d = String::new();
-    for segment in series.segments.iter().filter(|s| !s.is_empty()) {
+    for segment in segments.iter().filter(|s| !s.is_empty()) {
         let mut kept: Vec<(f64, f64)> = Vec::new();
-        for (at_ms, height) in segment {
-            let point = (scale.x(*at_ms as f64), scale.y(*height as f64));
-            let len = kept.len();
-            match kept.last_mut() {
-                Some(last) if len > 1 && last.0.round() == point.0.round() => *last = point,
-                _ => kept.push(point),
-            }
-        }
-        for (i, (x, y)) in kept.iter().enumerate() {
-            d.push_str(&format!(
-                "{}{x:.1},{y:.1}",
-                if i == 0 {
-                    if d.is_empty() {
-                        "M"
+        let mut column: Vec<(f64, f64)> = Vec::new();
+        let flush = |column: &mut Vec<(f64, f64)>, kept: &mut Vec<(f64, f64)>| {
+            match thin {
+                Thin::Last => kept.extend(column.last()),
+                Thin::Extremes => {
+                    let pick = |better: fn(f64, f64) -> bool| {
+                        column
+                            .iter()
+                            .copied()
+                            .reduce(|a, b| if better(b.1, a.1) { b } else { a })
+                    };
+                    let (Some(low), Some(high)) = (pick(|b, a| b > a), pick(|b, a| b < a)) else {
+                        return column.clear();
+                    };
+                    // In time order, once when they are one point.
+                    let (first, second) = if low.0 <= high.0 {
+                        (low, high)
                     } else {
-                        " M"
+                        (high, low)
+                    };
+                    kept.push(first);
+                    if second != first {
+                        kept.push(second);
                     }
-                } else {
-                    " L"
                 }
-            ));
+            }
+            column.clear();
+        };
+        for &point in segment {
+            if column
+                .first()
+                .is_some_and(|first| first.0.round() != point.0.round())
+            {
+                flush(&mut column, &mut kept);
+            }
+            column.push(point);
+        }
+        flush(&mut column, &mut kept);
+        for (i, (x, y)) in kept.iter().enumerate() {
+            let command = match (i, d.is_empty()) {
+                (0, true) => "M",
+                (0, false) => " M",
+                _ => " L",
+            };
+            d.push_str(&format!("{command}{x:.1},{y:.1}"));
         }
     }
     d
 }
 
-pub(crate) fn text(
-    w: &mut Writer<Vec<u8>>,
+type W = Writer<Vec<u8>>;
+
+fn f1(v: f64) -> String {
+    format!("{v:.1}")
+}
+
+pub(crate) fn text(w: &mut W, x: f64, y: f64, anchor: &str, content: &str) -> io::Result<()> {
+    text_with(w, x, y, anchor, &[], content)
+}
+
+fn text_with(
+    w: &mut W,
     x: f64,
     y: f64,
     anchor: &str,
+    extra: &[(&str, &str)],
     content: &str,
 ) -> io::Result<()> {
-    let (x, y) = (format!("{x:.1}"), format!("{y:.1}"));
+    let (x, y) = (f1(x), f1(y));
     w.create_element("text")
         .with_attributes([
             ("x", x.as_str()),
             ("y", y.as_str()),
             ("text-anchor", anchor),
         ])
+        .with_attributes(extra.iter().copied())
         .write_text_content(BytesText::new(content))?;
     Ok(())
 }
 
-fn line(w: &mut Writer<Vec<u8>>, from: (f64, f64), to: (f64, f64), stroke: &str) -> io::Result<()> {
-    let c = [from.0, from.1, to.0, to.1].map(|v| format!("{v:.1}"));
+fn line(w: &mut W, from: (f64, f64), to: (f64, f64), stroke: &str) -> io::Result<()> {
+    let c = [from.0, from.1, to.0, to.1].map(f1);
     w.create_element("line")
         .with_attributes([
             ("x1", c[0].as_str()),
@@ -224,132 +393,742 @@ fn line(w: &mut Writer<Vec<u8>>, from: (f64, f64), to: (f64, f64), stroke: &str)
     Ok(())
 }
 
-fn axes(w: &mut Writer<Vec<u8>>, scale: &Scale) -> io::Result<()> {
-    let bottom = TOP + PLOT_HEIGHT;
-    let step = nice_step(scale.h_top, 8.0);
-    let mut tick = 0.0;
-    while tick <= scale.h_top {
-        let y = scale.y(tick);
-        line(w, (LEFT, y), (LEFT + plot_width(), y), "#eee")?;
-        line(w, (LEFT - 5.0, y), (LEFT, y), "#333")?;
-        text(w, LEFT - 8.0, y + 4.0, "end", &format!("{tick}"))?;
-        tick += step;
-    }
-    line(w, (LEFT, bottom), (LEFT + plot_width(), bottom), "#333")?;
-    line(w, (LEFT, TOP), (LEFT, bottom), "#333")?;
-    let step = time_step_ms(scale.t_span);
-    let mut tick = (scale.t_min / step).ceil() * step;
-    while tick <= scale.t_min + scale.t_span {
-        let x = scale.x(tick);
-        line(w, (x, bottom), (x, bottom + 5.0), "#333")?;
-        text(w, x, bottom + 18.0, "middle", &time_label(tick, step))?;
-        tick += step;
-    }
-    text(
-        w,
-        LEFT + plot_width() / 2.0,
-        bottom + 36.0,
-        "middle",
-        "simulated time since the network started",
-    )?;
-    w.create_element("text")
-        .with_attributes([
-            ("x", "16"),
-            ("y", format!("{:.1}", TOP + PLOT_HEIGHT / 2.0).as_str()),
-            ("text-anchor", "middle"),
-            (
-                "transform",
-                format!("rotate(-90 16 {:.1})", TOP + PLOT_HEIGHT / 2.0).as_str(),
-            ),
-        ])
-        .write_text_content(BytesText::new("ledger height (blocks)"))?;
+/// An element with attributes and a tooltip (`<title>`).
+fn titled(w: &mut W, name: &str, attributes: &[(&str, &str)], tooltip: &str) -> io::Result<()> {
+    w.create_element(name)
+        .with_attributes(attributes.iter().copied())
+        .write_inner_content(|w| {
+            w.create_element("title")
+                .write_text_content(BytesText::new(tooltip))?;
+            Ok(())
+        })?;
     Ok(())
 }
 
-fn faults(w: &mut Writer<Vec<u8>>, report: &Report, scale: &Scale) -> io::Result<()> {
-    let end = scale.t_min + scale.t_span;
-    for (k, fault) in report.faults.iter().enumerate() {
+/// A rectangle with attributes and a tooltip.
+fn rect(
+    w: &mut W,
+    (x, y, width, height): (f64, f64, f64, f64),
+    attributes: &[(&str, &str)],
+    tooltip: &str,
+) -> io::Result<()> {
+    let c = [x, y, width.max(1.0), height].map(f1);
+    let mut all = vec![
+        ("x", c[0].as_str()),
+        ("y", c[1].as_str()),
+        ("width", c[2].as_str()),
+        ("height", c[3].as_str()),
+    ];
+    all.extend_from_slice(attributes);
+    titled(w, "rect", &all, tooltip)
+}
+
+/// A path with attributes and a tooltip.
+fn path(w: &mut W, d: &str, attributes: &[(&str, &str)], tooltip: &str) -> io::Result<()> {
+    let mut all = vec![("d", d), ("fill", "none")];
+    all.extend_from_slice(attributes);
+    titled(w, "path", &all, tooltip)
+}
+
+/// A `<g>` with attributes around `inner`.
+fn group(
+    w: &mut W,
+    attributes: &[(&str, &str)],
+    inner: impl FnOnce(&mut W) -> io::Result<()>,
+) -> io::Result<()> {
+    w.create_element("g")
+        .with_attributes(attributes.iter().copied())
+        .write_inner_content(inner)?;
+    Ok(())
+}
+
+/// Vertical time grid lines over [top, bottom], with labels below when `labels`.
+fn time_grid(w: &mut W, frame: &Frame, top: f64, bottom: f64, labels: bool) -> io::Result<()> {
+    let step = time_step_ms(frame.t_span);
+    let end = frame.t_min + frame.t_span;
+    let mut tick = frame.origin + ((frame.t_min - frame.origin) / step).ceil() * step;
+    while tick <= end {
+        let x = frame.x(tick);
+        line(w, (x, top), (x, bottom), "#e4e4e4")?;
+        if labels {
+            line(w, (x, bottom), (x, bottom + 5.0), "#333")?;
+            text(
+                w,
+                x,
+                bottom + 17.0,
+                "middle",
+                &time_label(tick - frame.origin, step),
+            )?;
+        }
+        tick += step;
+    }
+    Ok(())
+}
+
+/// A value axis on the left of a plot from `top` to `top + height` for values 0..`max`.
+fn value_axis(w: &mut W, top: f64, height: f64, max: f64, unit: &str) -> io::Result<()> {
+    let step = nice_step(max, (height / 22.0).max(2.0));
+    let mut tick = 0.0;
+    while tick <= max + 1e-9 {
+        let y = top + height - tick / max * height;
+        line(w, (LEFT, y), (LEFT + plot_width(), y), "#efefef")?;
+        line(w, (LEFT - 4.0, y), (LEFT, y), "#333")?;
+        text(w, LEFT - 7.0, y + 4.0, "end", &format!("{tick}{unit}"))?;
+        tick += step;
+    }
+    line(w, (LEFT, top), (LEFT, top + height), "#333")?;
+    line(
+        w,
+        (LEFT, top + height),
+        (LEFT + plot_width(), top + height),
+        "#333",
+    )
+}
+
+/// A panel: a `<g class="panel">` with its title above `top`.
+fn panel(
+    w: &mut W,
+    name: &str,
+    title: &str,
+    top: f64,
+    inner: impl FnOnce(&mut W) -> io::Result<()>,
+) -> io::Result<()> {
+    group(w, &[("class", "panel"), ("data-panel", name)], |w| {
+        text_with(
+            w,
+            LEFT,
+            top - 10.0,
+            "start",
+            &[
+                ("class", "panel-title"),
+                ("font-size", "12"),
+                ("font-weight", "bold"),
+            ],
+            title,
+        )?;
+        inner(w)
+    })
+}
+
+fn fault_end(fault: &FaultReport, end_ms: f64) -> f64 {
+    fault.healed_at_ms.map_or(end_ms, |h| h as f64)
+}
+
+fn fault_label(fault: &FaultReport) -> String {
+    format!("fault {}: {}", fault.index, fault.description)
+}
+
+/// The faults lane: one row per fault, a bar over its window and its label.
+fn faults_panel(w: &mut W, report: &Report, frame: &Frame, top: f64) -> io::Result<()> {
+    let end = frame.t_min + frame.t_span;
+    panel(
+        w,
+        "faults",
+        "faults (shaded below in the same colour)",
+        top,
+        |w| {
+            if report.faults.is_empty() {
+                return text(w, LEFT, top + 12.0, "start", "no faults");
+            }
+            for (row, fault) in report.faults.iter().enumerate() {
+                let y = top + row as f64 * FAULT_ROW;
+                let label = fault_label(fault);
+                let colour = fault_colour(&fault.kind);
+                let index = fault.index.to_string();
+                let (started, healed) = (
+                    fault
+                        .started_at_ms
+                        .map(|t| t.to_string())
+                        .unwrap_or_default(),
+                    fault
+                        .healed_at_ms
+                        .map(|t| t.to_string())
+                        .unwrap_or_default(),
+                );
+                let mut attributes = vec![
+                    ("class", "fault"),
+                    ("data-fault", index.as_str()),
+                    ("data-kind", fault.kind.as_str()),
+                    ("data-start-ms", started.as_str()),
+                    ("data-heal-ms", healed.as_str()),
+                ];
+                if let Some(mode) = &fault.mode {
+                    attributes.push(("data-mode", mode.as_str()));
+                }
+                group(w, &attributes, |w| {
+                    let Some(start) = fault.started_at_ms else {
+                        return text_with(
+                            w,
+                            LEFT + 3.0,
+                            y + 11.0,
+                            "start",
+                            &[("class", "fault-label")],
+                            &format!("{label} (never started)"),
+                        );
+                    };
+                    let (x0, x1) = (frame.x(start as f64), frame.x(fault_end(fault, end)));
+                    rect(
+                        w,
+                        (x0, y + 1.0, x1 - x0, FAULT_ROW - 3.0),
+                        &[
+                            ("fill", colour),
+                            ("fill-opacity", "0.35"),
+                            ("stroke", colour),
+                        ],
+                        &label,
+                    )?;
+                    // Labels that would run off the right edge end at the bar's end instead.
+                    let room = LEFT + plot_width() - x0;
+                    let (x, anchor) = if room > 6.5 * label.len() as f64 {
+                        (x0 + 4.0, "start")
+                    } else {
+                        (x1 - 4.0, "end")
+                    };
+                    text_with(w, x, y + 11.0, anchor, &[("class", "fault-label")], &label)
+                })?;
+            }
+            Ok(())
+        },
+    )
+}
+
+/// The fault windows shaded from `top` to `bottom`.
+fn fault_shades(
+    w: &mut W,
+    report: &Report,
+    frame: &Frame,
+    top: f64,
+    bottom: f64,
+) -> io::Result<()> {
+    let end = frame.t_min + frame.t_span;
+    for fault in &report.faults {
         let Some(start) = fault.started_at_ms else {
             continue;
         };
-        let x0 = scale.x(start as f64);
-        let x1 = scale.x(fault.healed_at_ms.map_or(end, |h| h as f64));
-        let label = format!("fault {}: {}", fault.index, fault.description);
-        let (x, y, width, height) = (
-            format!("{x0:.1}"),
-            format!("{TOP:.1}"),
-            format!("{:.1}", (x1 - x0).max(1.0)),
-            format!("{PLOT_HEIGHT:.1}"),
-        );
-        w.create_element("rect")
-            .with_attributes([
-                ("class", "fault"),
-                ("x", x.as_str()),
-                ("y", y.as_str()),
-                ("width", width.as_str()),
-                ("height", height.as_str()),
-                ("fill", FAULT_FILL),
-                ("fill-opacity", "0.12"),
-            ])
-            .write_inner_content(|w| {
-                w.create_element("title")
-                    .write_text_content(BytesText::new(&label))?;
-                Ok(())
-            })?;
-        text(
+        let (x0, x1) = (frame.x(start as f64), frame.x(fault_end(fault, end)));
+        let index = fault.index.to_string();
+        rect(
             w,
-            x0 + 3.0,
-            TOP + 12.0 + 12.0 * (k % 3) as f64,
-            "start",
-            &label,
+            (x0, top, x1 - x0, bottom - top),
+            &[
+                ("class", "fault-shade"),
+                ("data-fault", index.as_str()),
+                ("fill", fault_colour(&fault.kind)),
+                ("fill-opacity", "0.10"),
+            ],
+            &fault_label(fault),
         )?;
     }
     Ok(())
 }
 
-fn legend(w: &mut Writer<Vec<u8>>, all: &[Series], top: f64) -> io::Result<()> {
-    let column = plot_width() / LEGEND_COLUMNS as f64;
-    for (i, s) in all.iter().enumerate() {
-        let x = LEFT + column * (i % LEGEND_COLUMNS) as f64;
-        let y = top + LEGEND_ROW * (i / LEGEND_COLUMNS) as f64;
-        let c = [x, y - 4.0, x + 24.0].map(|v| format!("{v:.1}"));
-        let mut swatch = w.create_element("line").with_attributes([
-            ("x1", c[0].as_str()),
-            ("y1", c[1].as_str()),
-            ("x2", c[2].as_str()),
-            ("y2", c[1].as_str()),
-            ("stroke", s.colour.as_str()),
-            ("stroke-width", "2.5"),
-        ]);
-        if let Some(dash) = s.dash {
-            swatch = swatch.with_attribute(("stroke-dasharray", dash));
+/// The workload's start and end as dashed vertical lines.
+fn workload_marks(
+    w: &mut W,
+    frame: &Frame,
+    workload: Option<Window>,
+    top: f64,
+    bottom: f64,
+) -> io::Result<()> {
+    let Some(workload) = workload else {
+        return Ok(());
+    };
+    for (at_ms, label) in [
+        (workload.start_ms, "workload starts"),
+        (workload.end_ms, "workload ends"),
+    ] {
+        let x = f1(frame.x(at_ms as f64));
+        let (top, bottom) = (f1(top), f1(bottom));
+        titled(
+            w,
+            "line",
+            &[
+                ("class", "workload-mark"),
+                ("x1", x.as_str()),
+                ("y1", top.as_str()),
+                ("x2", x.as_str()),
+                ("y2", bottom.as_str()),
+                ("stroke", "#666"),
+                ("stroke-dasharray", "3 3"),
+            ],
+            label,
+        )?;
+    }
+    Ok(())
+}
+
+fn height_panel(
+    w: &mut W,
+    report: &Report,
+    series: &[PeerSeries],
+    frame: &Frame,
+    top: f64,
+) -> io::Result<()> {
+    let h_max = series
+        .iter()
+        .flat_map(|s| s.segments.iter().flatten().map(|(_, h)| *h))
+        .max()
+        .unwrap_or(0)
+        .max(1) as f64;
+    let step = nice_step(h_max, 5.0);
+    let h_top = (h_max / step).ceil() * step;
+    let y = |height: f64| top + HEIGHT_PANEL - height / h_top * HEIGHT_PANEL;
+    panel(
+        w,
+        "height",
+        "ledger height (blocks): the highest of each region's peers; a break: no peer of the region seen",
+        top,
+        |w| {
+            value_axis(w, top, HEIGHT_PANEL, h_top, "")?;
+            time_grid(w, frame, top, top + HEIGHT_PANEL, false)?;
+            let regions = report.network.regions.len();
+            for (i, region) in report.network.regions.iter().enumerate() {
+                let peers: Vec<&PeerSeries> = series
+                    .iter()
+                    .filter(|s| s.peer.region == region.name)
+                    .collect();
+                if peers.is_empty() {
+                    continue;
+                }
+                let segments: Vec<Vec<(f64, f64)>> = region_height(&peers)
+                    .iter()
+                    .map(|s| {
+                        s.iter()
+                            .map(|&(t, h)| (frame.x(t as f64), y(h as f64)))
+                            .collect()
+                    })
+                    .collect();
+                let colour = REGION_COLOURS[i % REGION_COLOURS.len()];
+                let count = segments.len().to_string();
+                // Regions usually agree: earlier regions are drawn wider, so each line shows
+                // around the ones above it and a break in one is not hidden by the others.
+                let width = f1(1.5 + 2.5 * (regions - 1 - i) as f64);
+                path(
+                    w,
+                    &path_data(&segments, Thin::Last),
+                    &[
+                        ("class", "region-height"),
+                        ("data-region", region.name.as_str()),
+                        ("data-segments", count.as_str()),
+                        ("stroke", colour),
+                        ("stroke-width", width.as_str()),
+                    ],
+                    &format!("{}: ledger height", region.name),
+                )?;
+                legend_entry(w, i, top + 4.0, colour, &region.name)?;
+            }
+            Ok(())
+        },
+    )
+}
+
+/// The regions that have peers, in topology order, with their peers' series.
+fn by_region<'a, 'b>(
+    report: &Report,
+    series: &'b [PeerSeries<'a>],
+) -> Vec<(String, Vec<&'b PeerSeries<'a>>)> {
+    report
+        .network
+        .regions
+        .iter()
+        .map(|r| {
+            let peers: Vec<&PeerSeries> =
+                series.iter().filter(|s| s.peer.region == r.name).collect();
+            (r.name.clone(), peers)
+        })
+        .filter(|(_, peers)| !peers.is_empty())
+        .collect()
+}
+
+fn lag_panel(
+    w: &mut W,
+    report: &Report,
+    series: &[PeerSeries],
+    frame: &Frame,
+    top: f64,
+) -> io::Result<f64> {
+    let top_heights = highest(series);
+    let lags: Vec<Vec<Vec<(TimeMs, u64)>>> = series
+        .iter()
+        .map(|s| {
+            s.segments
+                .iter()
+                .map(|segment| {
+                    segment
+                        .iter()
+                        .map(|&(t, h)| (t, highest_at(&top_heights, t).saturating_sub(h)))
+                        .collect()
+                })
+                .collect()
+        })
+        .collect();
+    let lag_max = lags
+        .iter()
+        .flatten()
+        .flatten()
+        .map(|(_, l)| *l)
+        .max()
+        .unwrap_or(0)
+        .max(2) as f64;
+    let step = nice_step(lag_max, 2.0);
+    let lag_top = (lag_max / step).ceil() * step;
+    let regions = by_region(report, series);
+    let bottom = top + regions.len() as f64 * (GROUP_HEAD + LAG_LANE);
+    panel(
+        w,
+        "lag",
+        "lag (blocks behind the highest peer), per region; a break: the peer was not seen",
+        top,
+        |w| {
+            for (k, (region, peers)) in regions.iter().enumerate() {
+                let lane_top = top + k as f64 * (GROUP_HEAD + LAG_LANE) + GROUP_HEAD;
+                group(
+                    w,
+                    &[("class", "group"), ("data-region", region.as_str())],
+                    |w| {
+                        text_with(
+                            w,
+                            20.0,
+                            lane_top + LAG_LANE / 2.0,
+                            "start",
+                            &[("class", "group-title"), ("font-weight", "bold")],
+                            region,
+                        )?;
+                        value_axis(w, lane_top, LAG_LANE - 8.0, lag_top, "")?;
+                        time_grid(w, frame, lane_top, lane_top + LAG_LANE - 8.0, false)?;
+                        let y = |lag: f64| lane_top + (LAG_LANE - 8.0) * (1.0 - lag / lag_top);
+                        for s in peers {
+                            let i = series
+                                .iter()
+                                .position(|x| x.peer.name == s.peer.name)
+                                .unwrap_or(0);
+                            let segments: Vec<Vec<(f64, f64)>> = lags[i]
+                                .iter()
+                                .map(|seg| {
+                                    seg.iter()
+                                        .map(|&(t, l)| (frame.x(t as f64), y(l as f64)))
+                                        .collect()
+                                })
+                                .collect();
+                            let count = segments.len().to_string();
+                            let mut attributes = vec![
+                                ("class", "lag"),
+                                ("data-peer", s.peer.name.as_str()),
+                                ("data-segments", count.as_str()),
+                                ("stroke", s.colour.as_str()),
+                                ("stroke-width", "1.3"),
+                            ];
+                            if let Some(dash) = s.dash {
+                                attributes.push(("stroke-dasharray", dash));
+                            }
+                            path(
+                                w,
+                                &path_data(&segments, Thin::Extremes),
+                                &attributes,
+                                &format!(
+                                    "{} ({}): blocks behind the highest peer",
+                                    s.peer.name, s.peer.msp_id
+                                ),
+                            )?;
+                        }
+                        Ok(())
+                    },
+                )?;
+            }
+            Ok(())
+        },
+    )?;
+    Ok(bottom)
+}
+
+fn peers_panel(
+    w: &mut W,
+    report: &Report,
+    series: &[PeerSeries],
+    frame: &Frame,
+    top: f64,
+) -> io::Result<f64> {
+    let end = (frame.t_min + frame.t_span) as TimeMs;
+    let regions = by_region(report, series);
+    let mut y = top;
+    panel(
+        w,
+        "peers",
+        "peers: a bar while seen (colour: organization, as in the lag panel); a red-edged gap: down or unreachable",
+        top,
+        |w| {
+            for (region, peers) in &regions {
+                let group_top = y;
+                y += GROUP_HEAD;
+                let rows_top = y;
+                y += PEER_ROW * peers.len() as f64;
+                group(w, &[("class", "group"), ("data-region", region.as_str())], |w| {
+                    text_with(w, 20.0, group_top + 11.0, "start", &[("class", "group-title"), ("font-weight", "bold")], region)?;
+                    time_grid(w, frame, rows_top, rows_top + PEER_ROW * peers.len() as f64, false)?;
+                    for (row, s) in peers.iter().enumerate() {
+                        let ry = rows_top + row as f64 * PEER_ROW;
+                        group(w, &[("class", "peer-row"), ("data-peer", s.peer.name.as_str())], |w| {
+                            text_with(w, LEFT - 7.0, ry + 9.0, "end", &[("font-size", "10")], &s.peer.name)?;
+                            let Some(first) = s.first_seen_ms else {
+                                return text_with(w, LEFT + 4.0, ry + 9.0, "start", &[("class", "never-seen"), ("font-size", "10")], "never seen");
+                            };
+                            // Seen from the first sample to the end, minus the gaps.
+                            let mut from = first;
+                            let mut seen: Vec<(TimeMs, TimeMs)> = Vec::new();
+                            for gap in s.gaps.iter().filter(|g| g.window.end_ms > first) {
+                                if gap.window.start_ms > from {
+                                    seen.push((from, gap.window.start_ms));
+                                }
+                                from = from.max(gap.window.end_ms);
+                            }
+                            if from < end {
+                                seen.push((from, end));
+                            }
+                            for (a, b) in seen {
+                                let (x0, x1) = (frame.x(a as f64), frame.x(b as f64));
+                                let dash_style = s.dash.map(|_| "0.55").unwrap_or("0.85");
+                                rect(
+                                    w,
+                                    (x0, ry + 2.0, x1 - x0, PEER_ROW - 4.0),
+                                    &[("class", "seen"), ("fill", s.colour.as_str()), ("fill-opacity", dash_style)],
+                                    &format!("{} seen", s.peer.name),
+                                )?;
+                            }
+                            for gap in &s.gaps {
+                                let (x0, x1) = (frame.x(gap.window.start_ms as f64), frame.x(gap.window.end_ms as f64));
+                                let (from, to) = (gap.window.start_ms.to_string(), gap.window.end_ms.to_string());
+                                rect(
+                                    w,
+                                    (x0, ry + 1.0, x1 - x0, PEER_ROW - 2.0),
+                                    &[
+                                        ("class", "gap"),
+                                        ("data-cause", gap.cause),
+                                        ("data-from-ms", from.as_str()),
+                                        ("data-to-ms", to.as_str()),
+                                        ("fill", "#ffffff"),
+                                        ("stroke", "#d62728"),
+                                        ("stroke-width", "1"),
+                                    ],
+                                    &format!(
+                                        "{} {} from {} to {}",
+                                        s.peer.name,
+                                        gap.cause,
+                                        crate::checks::view::secs(gap.window.start_ms),
+                                        crate::checks::view::secs(gap.window.end_ms)
+                                    ),
+                                )?;
+                            }
+                            Ok(())
+                        })?;
+                    }
+                    Ok(())
+                })?;
+            }
+            Ok(())
+        },
+    )?;
+    Ok(y)
+}
+
+/// One latency window: its start and the latencies (ms) of what committed, sorted.
+struct LatencyWindow {
+    start_ms: TimeMs,
+    committed: Vec<u64>,
+    not_committed: usize,
+}
+
+fn latency_windows(history: &History, workload: Window, window_ms: TimeMs) -> Vec<LatencyWindow> {
+    let count = (workload.end_ms - workload.start_ms).div_ceil(window_ms.max(1)) as usize;
+    let mut windows: Vec<LatencyWindow> = (0..count)
+        .map(|k| LatencyWindow {
+            start_ms: workload.start_ms + k as TimeMs * window_ms,
+            committed: Vec::new(),
+            not_committed: 0,
+        })
+        .collect();
+    for span in op_spans(history)
+        .iter()
+        .filter(|s| is_transaction(s.invoke) && workload.contains(s.invoked_ms))
+    {
+        let k = ((span.invoked_ms - workload.start_ms) / window_ms) as usize;
+        let Some(window) = windows.get_mut(k) else {
+            continue;
+        };
+        match span.commit_latency_ms() {
+            Some(latency) => window.committed.push(latency),
+            None => window.not_committed += 1,
         }
-        swatch.write_empty()?;
-        text(w, x + 30.0, y, "start", &s.label)?;
+    }
+    for window in &mut windows {
+        window.committed.sort_unstable();
+    }
+    windows
+}
+
+fn latency_panel(
+    w: &mut W,
+    history: &History,
+    frame: &Frame,
+    workload: Option<Window>,
+    top: f64,
+) -> io::Result<()> {
+    let window_ms =
+        latency_window_ms(workload.map_or(0, |w| w.end_ms - w.start_ms) as f64) as TimeMs;
+    let windows = workload
+        .map(|wl| latency_windows(history, wl, window_ms))
+        .unwrap_or_default();
+    let l_max = windows
+        .iter()
+        .filter_map(|w| percentile(&w.committed, 99.0))
+        .max()
+        .unwrap_or(0)
+        .max(1000) as f64
+        / 1000.0;
+    let step = nice_step(l_max, 4.0);
+    let l_top = (l_max / step).ceil() * step;
+    let y = |ms: f64| top + LATENCY_PANEL - ms / 1000.0 / l_top * LATENCY_PANEL;
+    let title = format!(
+        "commit latency of the transactions submitted in each {} window: p50 and p99 (seconds); red marks: some did not commit",
+        super::human_duration(std::time::Duration::from_millis(window_ms))
+    );
+    panel(w, "latency", &title, top, |w| {
+        value_axis(w, top, LATENCY_PANEL, l_top, "s")?;
+        time_grid(w, frame, top, top + LATENCY_PANEL, false)?;
+        for (p, colour, name) in [(50.0, "#1f77b4", "p50"), (99.0, "#d62728", "p99")] {
+            let mut segments: Vec<Vec<(f64, f64)>> = vec![Vec::new()];
+            for window in &windows {
+                match percentile(&window.committed, p) {
+                    Some(ms) => segments.last_mut().expect("a segment to extend").push((
+                        frame.x(window.start_ms as f64 + window_ms as f64 / 2.0),
+                        y(ms as f64),
+                    )),
+                    None if segments.last().is_some_and(|s| !s.is_empty()) => {
+                        segments.push(Vec::new())
+                    }
+                    None => {}
+                }
+            }
+            segments.retain(|s| !s.is_empty());
+            let count = segments.len().to_string();
+            path(
+                w,
+                &path_data(&segments, Thin::Extremes),
+                &[
+                    ("class", "latency"),
+                    ("data-percentile", name),
+                    ("data-segments", count.as_str()),
+                    ("stroke", colour),
+                    ("stroke-width", "1.5"),
+                ],
+                &format!("{name} commit latency per window"),
+            )?;
+        }
+        for window in windows.iter().filter(|w| w.not_committed > 0) {
+            let (x0, x1) = (
+                frame.x(window.start_ms as f64),
+                frame.x((window.start_ms + window_ms) as f64),
+            );
+            let (start, count) = (
+                window.start_ms.to_string(),
+                window.not_committed.to_string(),
+            );
+            rect(
+                w,
+                (x0, top, x1 - x0, 6.0),
+                &[
+                    ("class", "not-committed"),
+                    ("data-window-ms", start.as_str()),
+                    ("data-count", count.as_str()),
+                    ("fill", "#d62728"),
+                ],
+                &format!(
+                    "{} of {} transactions submitted from {} did not commit",
+                    window.not_committed,
+                    window.not_committed + window.committed.len(),
+                    crate::checks::view::secs(window.start_ms)
+                ),
+            )?;
+        }
+        for (i, (colour, name)) in [("#1f77b4", "p50"), ("#d62728", "p99")].iter().enumerate() {
+            legend_entry(w, i, top + 10.0, colour, name)?;
+        }
+        Ok(())
+    })
+}
+
+/// Entry `i` of a panel's legend, in its top-right corner.
+fn legend_entry(w: &mut W, i: usize, top: f64, colour: &str, name: &str) -> io::Result<()> {
+    let (x, y) = (LEFT + plot_width() - 110.0, top + 10.0 + 13.0 * i as f64);
+    line(w, (x, y - 4.0), (x + 22.0, y - 4.0), colour)?;
+    text(w, x + 26.0, y, "start", name)
+}
+
+/// The organizations' colours and the peers' dashes, under the title.
+fn legend(w: &mut W, report: &Report, series: &[PeerSeries], y: f64) -> io::Result<()> {
+    let mut x = LEFT;
+    text(w, x, y, "start", "organizations:")?;
+    x += 86.0;
+    for (i, org) in report.network.organizations.iter().enumerate() {
+        let colour = series
+            .iter()
+            .find(|s| s.peer.msp_id == org.msp_id)
+            .map(|s| s.colour.clone())
+            .unwrap_or_else(|| hsl_hex(HUES[i % HUES.len()], 0.7, 0.42));
+        line(w, (x, y - 4.0), (x + 20.0, y - 4.0), &colour)?;
+        text(w, x + 24.0, y, "start", &org.msp_id)?;
+        x += 34.0 + 6.5 * org.msp_id.len() as f64;
+    }
+    let most = report
+        .network
+        .organizations
+        .iter()
+        .map(|o| o.peers_per_region)
+        .max()
+        .unwrap_or(1);
+    if most > 1 {
+        text(
+            w,
+            x + 10.0,
+            y,
+            "start",
+            "peer0 solid, peer1 dashed, peer2 dotted",
+        )?;
     }
     Ok(())
 }
 
 fn write_svg(report: &Report, history: &History) -> io::Result<Vec<u8>> {
-    let all = series(report, history);
-    let points = all.iter().flat_map(|s| s.segments.iter().flatten());
-    let t_min = points.clone().map(|(t, _)| *t).min().unwrap_or(0) as f64;
+    let series = peer_series(report, history);
+    let workload = workload_window(history);
+    let first_sample = series.iter().filter_map(|s| s.first_seen_ms).min();
+    let origin = workload.map_or(0, |w| w.start_ms) as f64;
+    let t_min = first_sample.map_or(origin, |f| (f as f64).min(origin));
     let t_max = (report.sim_time_ms as f64).max(t_min + 1000.0);
-    let h_max = points.map(|(_, h)| *h).max().unwrap_or(0).max(1) as f64;
-    let h_step = nice_step(h_max, 8.0);
-    let scale = Scale {
+    let frame = Frame {
         t_min,
         t_span: t_max - t_min,
-        h_top: (h_max / h_step).ceil() * h_step,
+        origin,
     };
-    let legend_top = TOP + PLOT_HEIGHT + 62.0;
-    let height = legend_top + LEGEND_ROW * all.len().div_ceil(LEGEND_COLUMNS) as f64;
-    let (width, height) = (format!("{WIDTH}"), format!("{height:.0}"));
+    let regions = by_region(report, &series).len() as f64;
+    let faults_top = 70.0 + TITLE_ROOM;
+    let height_top = faults_top + FAULT_ROW * report.faults.len().max(1) as f64 + TITLE_ROOM;
+    let lag_top = height_top + HEIGHT_PANEL + TITLE_ROOM + 6.0;
+    let peers_top = lag_top + regions * (GROUP_HEAD + LAG_LANE) + TITLE_ROOM;
+    let latency_top =
+        peers_top + regions * GROUP_HEAD + PEER_ROW * series.len() as f64 + TITLE_ROOM + 6.0;
+    let bottom = latency_top + LATENCY_PANEL;
+    let total_height = bottom + AXIS_ROOM;
+    let (width, height) = (format!("{WIDTH}"), format!("{total_height:.0}"));
     let view_box = format!("0 0 {width} {height}");
     let title = format!(
-        "{}: ledger height per peer (seed {}, substrate {})",
+        "{}: timeline (seed {}, substrate {})",
         report.scenario, report.seed, report.substrate
     );
+    let axis = if workload.is_some() {
+        "simulated time since the workload started (as the scenario's fault `at`); dashed: the workload's start and end"
+    } else {
+        "simulated time since the network started (the workload never started)"
+    };
     let mut w = Writer::new_with_indent(Vec::new(), b' ', 1);
     w.create_element("svg")
         .with_attributes([
@@ -366,31 +1145,31 @@ fn write_svg(report: &Report, history: &History) -> io::Result<Vec<u8>> {
             w.create_element("rect")
                 .with_attributes([("width", "100%"), ("height", "100%"), ("fill", "white")])
                 .write_empty()?;
-            w.create_element("text")
-                .with_attributes([("x", "70"), ("y", "22"), ("font-size", "14")])
-                .write_text_content(BytesText::new(&title))?;
-            axes(w, &scale)?;
-            faults(w, report, &scale)?;
-            for s in &all {
-                let d = path_data(s, &scale);
-                let mut path = w.create_element("path").with_attributes([
-                    ("class", "peer"),
-                    ("data-peer", s.name.as_str()),
-                    ("d", d.as_str()),
-                    ("fill", "none"),
-                    ("stroke", s.colour.as_str()),
-                    ("stroke-width", "1.5"),
-                ]);
-                if let Some(dash) = s.dash {
-                    path = path.with_attribute(("stroke-dasharray", dash));
-                }
-                path.write_inner_content(|w| {
-                    w.create_element("title")
-                        .write_text_content(BytesText::new(&s.label))?;
-                    Ok(())
-                })?;
-            }
-            legend(w, &all, legend_top)
+            text_with(
+                w,
+                20.0,
+                24.0,
+                "start",
+                &[("font-size", "15"), ("font-weight", "bold")],
+                &title,
+            )?;
+            text(w, 20.0, 42.0, "start", axis)?;
+            legend(w, report, &series, 60.0)?;
+            fault_shades(w, report, &frame, faults_top, bottom)?;
+            faults_panel(w, report, &frame, faults_top)?;
+            height_panel(w, report, &series, &frame, height_top)?;
+            lag_panel(w, report, &series, &frame, lag_top)?;
+            peers_panel(w, report, &series, &frame, peers_top)?;
+            latency_panel(w, history, &frame, workload, latency_top)?;
+            workload_marks(w, &frame, workload, faults_top, bottom)?;
+            time_grid(w, &frame, bottom, bottom, true)?;
+            text(
+                w,
+                LEFT + plot_width() / 2.0,
+                bottom + 36.0,
+                "middle",
+                axis.split(';').next().unwrap_or(axis),
+            )
         })?;
     let mut bytes = w.into_inner();
     bytes.push(b'\n');
@@ -424,31 +1203,19 @@ mod tests {
         assert_eq!(nice_step(7.0, 8.0), 1.0);
         assert_eq!(time_step_ms(420_000.0), 60_000.0);
         assert_eq!(time_step_ms(30_000.0), 5_000.0);
-        assert_eq!(time_label(180_000.0, 60_000.0), "3m");
-        assert_eq!(time_label(15_000.0, 5_000.0), "15s");
+        assert_eq!(time_label(-60_000.0, 60_000.0), "-1m");
+        assert_eq!(time_label(0.0, 60_000.0), "0");
+        assert_eq!(time_label(90_000.0, 30_000.0), "90s");
+        assert_eq!(latency_window_ms(600_000.0), 5_000.0);
     }
 
     #[test]
-    fn paths_keep_one_point_per_pixel_column_and_break_at_gaps() {
-        let scale = Scale {
-            t_min: 0.0,
-            t_span: 910_000.0,
-            h_top: 100.0,
-        };
-        let series = Series {
-            name: "p".to_string(),
-            label: "p".to_string(),
-            colour: "#000000".to_string(),
-            dash: None,
-            // 10 samples per pixel column for 100 columns, then a gap, then one sample.
-            segments: vec![
-                (0..1000).map(|i| (i * 100, i / 10)).collect(),
-                vec![(500_000, 90)],
-            ],
-        };
-        let d = path_data(&series, &scale);
-        assert_eq!(d.matches('M').count(), 2);
-        assert!(d.matches('L').count() <= 101, "{d}");
-        assert!(d.ends_with(" M570.0,72.0"), "{d}");
+    fn thinning_keeps_a_spike_in_a_pixel_column() {
+        let points = vec![(10.0, 50.0), (10.2, 10.0), (10.3, 50.0), (20.0, 50.0)];
+        assert_eq!(
+            path_data(std::slice::from_ref(&points), Thin::Extremes),
+            "M10.0,50.0 L10.2,10.0 L20.0,50.0"
+        );
+        assert_eq!(path_data(&[points], Thin::Last), "M10.3,50.0 L20.0,50.0");
     }
 }

@@ -8,6 +8,7 @@ pub mod material;
 pub mod network;
 pub mod observe;
 pub mod prebuilt;
+pub mod progress;
 pub mod world;
 
 use crate::history::{EventKind, History, OpPhase};
@@ -43,13 +44,22 @@ pub fn run(
     scenario: &Scenario,
     substrate: &dyn Substrate,
 ) -> Result<(Report, History), SubstrateError> {
+    run_with(scenario, substrate, &progress::Silent)
+}
+
+/// Runs `scenario` on `substrate`, telling `progress` how far it got, and judges it.
+pub fn run_with(
+    scenario: &Scenario,
+    substrate: &dyn Substrate,
+    progress: &dyn progress::Progress,
+) -> Result<(Report, History), SubstrateError> {
     let wall = std::time::Instant::now();
     let RunOutput {
         history,
         sim_time_ms,
         latency_resolution_ms,
         stopped,
-    } = substrate.run(scenario)?;
+    } = substrate.run(scenario, progress)?;
     let mut report = Report::build(
         scenario,
         &history,

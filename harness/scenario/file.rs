@@ -221,6 +221,13 @@ pub enum ExpectationFile {
     DocumentedLimit {
         limit: Limit,
     },
+    CommitLatency {
+        during_fault: Option<Spanned<i64>>,
+        p99_below: Spanned<String>,
+    },
+    BlocksContinue {
+        max_stall: Spanned<String>,
+    },
 }
 
 #[derive(Debug, Deserialize)]

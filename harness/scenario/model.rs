@@ -302,6 +302,20 @@ pub enum FaultKind {
     NodeCrash { node: String },
 }
 
+impl FaultKind {
+    /// The `faults:` key of the kind: `region_outage`, `partition`, `one_way_partition`,
+    /// `latency`, `node_crash`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            FaultKind::RegionOutage { .. } => "region_outage",
+            FaultKind::Partition { .. } => "partition",
+            FaultKind::OneWayPartition { .. } => "one_way_partition",
+            FaultKind::Latency { .. } => "latency",
+            FaultKind::NodeCrash { .. } => "node_crash",
+        }
+    }
+}
+
 /// How a region fails (README, `faults`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -354,6 +368,16 @@ pub enum Expectation {
     /// The scenario hits a limit the procedure states (ordering service or CA not
     /// multi-region); the check passes when the limit is measured and reported.
     DocumentedLimit { limit: Limit },
+    /// The 99th percentile of commit latency (invoke to commit, a transaction that did not
+    /// commit counting as slower than any bound) of the transactions submitted during fault
+    /// number `during_fault`, or during the whole workload, is below `p99_below`.
+    CommitLatency {
+        during_fault: Option<usize>,
+        p99_below: Duration,
+    },
+    /// No region's peers go longer than `max_stall` without a new block during the workload,
+    /// while the region has a peer to watch.
+    BlocksContinue { max_stall: Duration },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -384,6 +408,8 @@ impl Expectation {
             Expectation::CrossOrgGossip => "cross_org_gossip",
             Expectation::ConsoleFailover { .. } => "console_failover",
             Expectation::DocumentedLimit { .. } => "documented_limit",
+            Expectation::CommitLatency { .. } => "commit_latency",
+            Expectation::BlocksContinue { .. } => "blocks_continue",
         }
     }
 }

@@ -60,5 +60,10 @@ impl std::error::Error for SubstrateError {}
 /// A place to run scenarios.
 pub trait Substrate {
     fn name(&self) -> &'static str;
-    fn run(&self, scenario: &Scenario) -> Result<RunOutput, SubstrateError>;
+    /// Runs `scenario`, telling `progress` how far it got as it goes.
+    fn run(
+        &self,
+        scenario: &Scenario,
+        progress: &dyn crate::runner::progress::Progress,
+    ) -> Result<RunOutput, SubstrateError>;
 }

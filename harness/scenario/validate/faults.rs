@@ -195,6 +195,29 @@ impl Checker<'_> {
         ok
     }
 
+    /// `during_fault` as an index of `faults`; reports it when it is none.
+    fn fault_index(&mut self, during_fault: &Spanned<i64>, fault_count: usize) -> Option<usize> {
+        let index = usize::try_from(during_fault.value)
+            .ok()
+            .filter(|i| *i < fault_count);
+        if index.is_none() {
+            let expected = match fault_count {
+                0 => "a fault index, but the scenario has no fault".to_string(),
+                n => format!("an index of `faults`, from 0 to {}", n - 1),
+            };
+            self.error(
+                &during_fault.referenced,
+                format!(
+                    "`during_fault` is {}, which is not a fault of this scenario",
+                    during_fault.value
+                ),
+                expected,
+                "faults are numbered from 0 in the order of `faults`",
+            );
+        }
+        index
+    }
+
     pub(super) fn expectation(
         &mut self,
         file: &ExpectationFile,
@@ -211,24 +234,7 @@ impl Checker<'_> {
                 during_fault,
                 min_success_ratio,
             } => {
-                let index = usize::try_from(during_fault.value)
-                    .ok()
-                    .filter(|i| *i < fault_count);
-                if index.is_none() {
-                    let expected = match fault_count {
-                        0 => "a fault index, but the scenario has no fault".to_string(),
-                        n => format!("an index of `faults`, from 0 to {}", n - 1),
-                    };
-                    self.error(
-                        &during_fault.referenced,
-                        format!(
-                            "`during_fault` is {}, which is not a fault of this scenario",
-                            during_fault.value
-                        ),
-                        expected,
-                        "faults are numbered from 0 in the order of `faults`",
-                    );
-                }
+                let index = self.fault_index(during_fault, fault_count);
                 let ratio = min_success_ratio.value;
                 let ratio_ok = (0.0..=1.0).contains(&ratio);
                 if !ratio_ok {
@@ -244,6 +250,26 @@ impl Checker<'_> {
                     min_success_ratio: ratio_ok.then_some(ratio)?,
                 })
             }
+            ExpectationFile::CommitLatency {
+                during_fault,
+                p99_below,
+            } => {
+                // Without `during_fault`, the whole workload is judged.
+                let index = during_fault
+                    .as_ref()
+                    .map(|during_fault| self.fault_index(during_fault, fault_count));
+                let bound = self.duration(p99_below, "`commit_latency.p99_below`");
+                if index == Some(None) {
+                    return None;
+                }
+                Some(Expectation::CommitLatency {
+                    during_fault: index.flatten(),
+                    p99_below: bound?,
+                })
+            }
+            ExpectationFile::BlocksContinue { max_stall } => self
+                .duration(max_stall, "`blocks_continue.max_stall`")
+                .map(|max_stall| Expectation::BlocksContinue { max_stall }),
             ExpectationFile::CrossOrgGossip {} => Some(Expectation::CrossOrgGossip),
             ExpectationFile::ConsoleFailover { failed_region } => {
                 if runbook == Some(Runbook::Prebuilt) {

@@ -449,6 +449,8 @@ faults:
 expect:
   - console_failover: {failed_region: us-west}
   - documented_limit: {limit: ordering_service}
+  - commit_latency: {during_fault: 0, p99_below: 5s}
+  - blocks_continue: {max_stall: 10s}
 simulation: {tick: 5ms}
 ";
 
@@ -515,6 +517,9 @@ simulation: {tick: 5ms}
             ("{at: 1m, for: 1m,", "{at: soon, for: 1m,", "fault 0: `at` is not a duration: `soon` does not start each part with a number"),
             ("failed_region: us-west", "failed_region: us-weast", "`console_failover.failed_region` names region `us-weast`, which `topology.regions` does not define"),
             ("tick: 5ms", "tick: 0ms", "`simulation.tick` must be longer than zero"),
+            ("during_fault: 0, p99_below", "during_fault: 4, p99_below", "`during_fault` is 4, which is not a fault of this scenario"),
+            ("p99_below: 5s", "p99_below: 0s", "`commit_latency.p99_below` must be longer than zero"),
+            ("max_stall: 10s", "max_stall: ten", "`blocks_continue.max_stall` is not a duration"),
             ("tick: 5ms", "tick: 5ms, max_duration: 10m", "`max_duration` (10m) leaves no time for the workload (10m)"),
             ("skip: [join-channel]", "skip: [provision-clusters]", "`provision-clusters` is provisioning done by the substrate and cannot be skipped"),
             ("recreate: [import-msp]", "recreate: [join-channel]", "`join-channel` cannot be recreated"),

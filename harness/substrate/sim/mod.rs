@@ -35,9 +35,11 @@ impl crate::substrate::Substrate for Sim {
     fn run(
         &self,
         scenario: &crate::scenario::model::Scenario,
+        progress: &dyn crate::runner::progress::Progress,
     ) -> Result<crate::substrate::RunOutput, crate::substrate::SubstrateError> {
         let tick = scenario.simulation.tick;
         let shared = Rc::new(scenario.clone());
+        let mut tracker = crate::runner::progress::Tracker::new(scenario);
         let run = drive(
             &scenario.topology,
             scenario.seed,
@@ -46,6 +48,9 @@ impl crate::substrate::Substrate for Sim {
             move |control| {
                 let world = Rc::new(world::SimWorld { control, tick });
                 crate::runner::execute(world, shared)
+            },
+            |elapsed, history| {
+                progress.update(&tracker.status(elapsed.as_millis() as u64, history));
             },
         );
         let stopped = run.outcome.err().map(|stop| match stop {
@@ -192,18 +197,20 @@ pub struct Driven {
     pub outcome: Result<(), Stop>,
 }
 
-/// Builds the turmoil simulation for `topology` with `tick`, runs `runner` on the harness
-/// host until it finishes, carrying out the commands it submits; returns the recorded
-/// history and the simulated time.
 /// turmoil's per-socket buffer and accept backlog, in segments and connection attempts.
 const SOCKET_CAPACITY: usize = 4096;
 
+/// Builds the turmoil simulation for `topology` with `tick`, runs `runner` on the harness
+/// host until it finishes, carrying out the commands it submits; returns the recorded
+/// history and the simulated time. `each_second` sees the history as it grows, once per
+/// simulated second.
 pub fn drive<F>(
     topology: &Topology,
     seed: u64,
     tick: Duration,
     max_duration: Duration,
     runner: impl FnOnce(SimControl) -> F,
+    mut each_second: impl FnMut(Duration, &History),
 ) -> Driven
 where
     F: std::future::Future<Output = Result<(), String>> + 'static,
@@ -234,6 +241,7 @@ where
         Ok(())
     });
     let mut network = Network::default();
+    let mut next_second = Duration::ZERO;
     let stepped = loop {
         match sim.step() {
             Ok(true) => break Ok(()),
@@ -241,6 +249,10 @@ where
                 apply_commands(&mut sim, &control, &mut network, topology, tick);
                 let now = sim.elapsed();
                 network.step(&mut sim, now);
+                if now >= next_second {
+                    each_second(now, &control.shared.borrow().history);
+                    next_second = now + Duration::from_secs(1);
+                }
             }
             Err(_) if sim.elapsed() > max_duration => break Err(Stop::OutOfTime),
             Err(e) => break Err(Stop::Failed(e.to_string())),
@@ -586,6 +598,7 @@ mod tests {
                 }
                 Ok(())
             },
+            |_, _| {},
         );
         outcome.unwrap();
         assert_eq!(
