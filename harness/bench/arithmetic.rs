@@ -4,7 +4,7 @@
 //! processes' own steps (a dial, a Raft ready, a gossip hop) take ticks of their own.
 
 use crate::fabric::config::OrderingConfig;
-use crate::scenario::layout::{orderer_name, region_of};
+use crate::scenario::layout::{orderer_names, region_of};
 use crate::scenario::model::Topology;
 use std::time::Duration;
 
@@ -22,13 +22,7 @@ pub fn one_way_ms(topology: &Topology, a: &str, b: &str) -> f64 {
 
 /// The ordering nodes' host names, in consenter order.
 pub fn ordering_nodes(topology: &Topology) -> Vec<String> {
-    topology
-        .ordering_service
-        .nodes
-        .iter()
-        .enumerate()
-        .map(|(index, region)| orderer_name(index, region))
-        .collect()
+    orderer_names(&topology.ordering_service)
 }
 
 /// The time a leader waits for a quorum to have a block: the round trip to the follower

@@ -5,7 +5,7 @@
 //! creations; `import_all_peers_everywhere` and `anchor_peers` shape the last steps.
 
 use super::runbook::{self, Action, Performer, SECTIONS};
-use crate::scenario::layout::{ca_name, console_name, orderer_name, peer_name};
+use crate::scenario::layout::{ca_name, console_name, orderer_names, peer_name};
 use crate::scenario::model::{AnchorPeers, Organization, Runbook, Scenario};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -146,14 +146,7 @@ impl<'a> Builder<'a> {
     }
 
     fn orderers(&self) -> Vec<String> {
-        self.scenario
-            .topology
-            .ordering_service
-            .nodes
-            .iter()
-            .enumerate()
-            .map(|(index, region)| orderer_name(index, region))
-            .collect()
+        orderer_names(&self.scenario.topology.ordering_service)
     }
 
     fn region_names(&self) -> Vec<String> {

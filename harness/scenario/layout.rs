@@ -3,7 +3,7 @@
 //! Names read like Fabric host names with the region last (`peer0.org1.us-east`), so a
 //! region's nodes are the names ending in `.<region>`, on every substrate.
 
-use super::model::{Runbook, Scenario};
+use super::model::{OrderingService, Runbook, Scenario};
 use serde::Serialize;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -45,6 +45,16 @@ pub fn ca_name(msp_id: &str, region: &str) -> String {
 
 pub fn orderer_name(index: usize, region: &str) -> String {
     format!("orderer{index}.{region}")
+}
+
+/// The ordering service's host names, in consenter order.
+pub fn orderer_names(ordering: &OrderingService) -> Vec<String> {
+    ordering
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(index, region)| orderer_name(index, region))
+        .collect()
 }
 
 pub fn console_name(region: &str) -> String {
