@@ -59,7 +59,9 @@ fn one_candidate(c: &mut Criterion) {
 
 /// Runs the scenario and returns its simulated duration; a stopped run is not a measurement.
 fn run(scenario: &Scenario) -> u64 {
-    let output = Sim.run(scenario).unwrap_or_else(|error| panic!("{error}"));
+    let output = Sim
+        .run(scenario, &hadr::runner::progress::Silent)
+        .unwrap_or_else(|error| panic!("{error}"));
     assert!(output.stopped.is_none(), "{:?}", output.stopped);
     output.sim_time_ms
 }
