@@ -387,12 +387,7 @@ pub fn scenario_for(plan: &Plan, candidate: &[String; 3], seed: u64, kind: &RunK
     for (region, location) in scenario.topology.regions.iter_mut().zip(candidate) {
         region.location = location.clone();
     }
-    let names: Vec<String> = scenario
-        .topology
-        .regions
-        .iter()
-        .map(|r| r.name.clone())
-        .collect();
+    let names = scenario.topology.region_names();
     let ordering = &mut scenario.topology.ordering_service;
     ordering.nodes = match plan.placement {
         Placement::Spread => names.clone(),

@@ -221,8 +221,11 @@ impl Gateway {
         }
     }
 
-    /// Endorse: the prepared transaction for the client to sign.
-    pub async fn endorse(&self, signed: SignedProposal) -> Result<Payload, GatewayError> {
+    /// The decoded proposal and what discovery knows of its channel and chaincode.
+    async fn proposal_and_registry(
+        &self,
+        signed: &SignedProposal,
+    ) -> Result<(Proposal, Registry), GatewayError> {
         let proposal: Proposal = decode(&signed.proposal_bytes).map_err(|e| {
             error(
                 GatewayCode::FailedPrecondition,
@@ -233,6 +236,12 @@ impl Gateway {
         let registry = self
             .registry(&proposal.header.channel_id, &proposal.chaincode)
             .await?;
+        Ok((proposal, registry))
+    }
+
+    /// Endorse: the prepared transaction for the client to sign.
+    pub async fn endorse(&self, signed: SignedProposal) -> Result<Payload, GatewayError> {
+        let (proposal, registry) = self.proposal_and_registry(&signed).await?;
         let mut details = Vec::new();
 
         // The first endorsement, on the own organization only.
@@ -469,16 +478,7 @@ impl Gateway {
 
     /// Evaluate: a query's answer from one peer.
     pub async fn evaluate(&self, signed: SignedProposal) -> Result<Response, GatewayError> {
-        let proposal: Proposal = decode(&signed.proposal_bytes).map_err(|e| {
-            error(
-                GatewayCode::FailedPrecondition,
-                &format!("invalid proposal: {e}"),
-                Vec::new(),
-            )
-        })?;
-        let registry = self
-            .registry(&proposal.header.channel_id, &proposal.chaincode)
-            .await?;
+        let (_, registry) = self.proposal_and_registry(&signed).await?;
         let mut candidates = self.ranked(&registry, Some(&self.msp_id), false, true);
         let others: Vec<Endorser> = self
             .ranked(&registry, None, false, false)

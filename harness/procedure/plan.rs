@@ -149,13 +149,8 @@ impl<'a> Builder<'a> {
         orderer_names(&self.scenario.topology.ordering_service)
     }
 
-    fn region_names(&self) -> Vec<String> {
-        let regions = &self.scenario.topology.regions;
-        regions.iter().map(|r| r.name.clone()).collect()
-    }
-
     fn substrate(&mut self) {
-        let regions = self.region_names();
+        let regions = self.scenario.topology.region_names();
         for region in &regions {
             self.push(Step::new(Action::ProvisionClusters, region), &[]);
             self.push(
@@ -276,7 +271,7 @@ impl<'a> Builder<'a> {
                 })
             })
             .collect();
-        let regions = self.region_names();
+        let regions = self.scenario.topology.region_names();
         for region in regions {
             let known = self.known.get(&region).cloned().unwrap_or_default();
             let missing: Vec<String> = all_peers

@@ -132,6 +132,11 @@ pub struct LatencyMatrix {
 }
 
 impl Topology {
+    /// The regions' names, in order.
+    pub fn region_names(&self) -> Vec<String> {
+        self.regions.iter().map(|r| r.name.clone()).collect()
+    }
+
     /// The settings peer `name` runs with (its core.yaml): the channel's, its organization's
     /// on top, then its own. The channel's for a name that is no peer of an organization.
     pub fn peer_fabric(&self, name: &str) -> FabricConfig {

@@ -250,12 +250,7 @@ impl Checker<'_> {
         scenario: &Scenario,
         at: &Location,
     ) -> Option<Vec<String>> {
-        let names: Vec<String> = scenario
-            .topology
-            .regions
-            .iter()
-            .map(|r| r.name.clone())
-            .collect();
+        let names = scenario.topology.region_names();
         if let Some(listed) = &chaos.regions {
             let mut ok = true;
             let mut regions = Vec::new();
