@@ -12,8 +12,12 @@ pub const SIMULATED_EPOCH_UNIX_MS: u64 = 1_767_225_600_000;
 pub enum Clock {
     /// turmoil's clock: the time since the simulation started.
     Simulated,
-    /// The host's clocks.
+    /// The host's clocks, monotonic time counted from this process's first question.
     System,
+    /// The host's clocks, time counted from a run's start (`epoch_unix_ms`): what every
+    /// process of one run on real hosts shares (the harness and each container), so their
+    /// histories line up. Wall-clock based: all processes of a run read one host's clock.
+    Run { epoch_unix_ms: u64 },
 }
 
 impl Clock {
@@ -25,6 +29,9 @@ impl Clock {
                 static START: OnceLock<std::time::Instant> = OnceLock::new();
                 START.get_or_init(std::time::Instant::now).elapsed()
             }
+            Clock::Run { epoch_unix_ms } => {
+                Duration::from_millis(Clock::System.unix_ms().saturating_sub(epoch_unix_ms))
+            }
         }
     }
 
@@ -32,7 +39,7 @@ impl Clock {
     pub fn unix_ms(self) -> u64 {
         match self {
             Clock::Simulated => SIMULATED_EPOCH_UNIX_MS + self.now().as_millis() as u64,
-            Clock::System => std::time::SystemTime::now()
+            Clock::System | Clock::Run { .. } => std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_millis() as u64)
                 .unwrap_or_default(),

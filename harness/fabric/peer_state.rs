@@ -81,6 +81,18 @@ impl PeerState {
         })
     }
 
+    /// The durable form, copied (a process saving its disk while it runs).
+    pub fn to_disk(&self) -> PeerDisk {
+        PeerDisk {
+            channels: self
+                .ledgers
+                .iter()
+                .map(|(channel_id, ledger)| (channel_id.clone(), ledger.blocks().to_vec()))
+                .collect(),
+            installed: self.installed.clone(),
+        }
+    }
+
     /// The durable form, moving the blocks out without copying them.
     pub fn into_disk(self) -> PeerDisk {
         PeerDisk {

@@ -258,6 +258,20 @@ impl History {
         self.events.push(Event { at_ms, kind });
     }
 
+    /// Operations invoked that have no outcome yet.
+    pub fn operations_pending(&self) -> usize {
+        let (mut invoked, mut ended) = (0usize, 0usize);
+        for event in &self.events {
+            if let EventKind::Op(op) = &event.kind {
+                match op.phase {
+                    OpPhase::Invoke => invoked += 1,
+                    _ => ended += 1,
+                }
+            }
+        }
+        invoked.saturating_sub(ended)
+    }
+
     /// When the workload started, if it did.
     pub fn workload_started_at(&self) -> Option<TimeMs> {
         self.events

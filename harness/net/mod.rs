@@ -25,11 +25,17 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// A listening socket: tokio's `TcpListener` (real sockets) or turmoil's.
 pub trait Accept: Send + 'static {
     fn accept(&mut self) -> BoxFuture<'_, io::Result<(BoxIo, SocketAddr)>>;
+    /// The port it listens on (the one asked for, or the kernel's choice for port 0).
+    fn local_port(&self) -> io::Result<u16>;
 }
 
 impl Accept for Box<dyn Accept> {
     fn accept(&mut self) -> BoxFuture<'_, io::Result<(BoxIo, SocketAddr)>> {
         (**self).accept()
+    }
+
+    fn local_port(&self) -> io::Result<u16> {
+        (**self).local_port()
     }
 }
 
@@ -41,6 +47,10 @@ impl Accept for tokio::net::TcpListener {
             Ok((Box::new(stream) as BoxIo, peer))
         })
     }
+
+    fn local_port(&self) -> io::Result<u16> {
+        Ok(self.local_addr()?.port())
+    }
 }
 
 impl Accept for turmoil::net::TcpListener {
@@ -49,6 +59,10 @@ impl Accept for turmoil::net::TcpListener {
             let (stream, peer) = turmoil::net::TcpListener::accept(self).await?;
             Ok((Box::new(stream) as BoxIo, peer))
         })
+    }
+
+    fn local_port(&self) -> io::Result<u16> {
+        Ok(self.local_addr()?.port())
     }
 }
 

@@ -10,14 +10,13 @@ pub mod ops;
 pub mod orderer;
 pub mod peer;
 pub mod rpc;
+pub mod spec;
 pub mod wire;
 
 use crate::history::{EventKind, LogLine, NodeLogRecord};
-use crate::net::Net;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::sync::Arc;
 
 /// Where a node writes the log lines the history keeps (history::LogLine): off unless the
 /// run records them, so ordinary runs keep small histories.
@@ -52,28 +51,3 @@ impl NodeLog {
 
 /// A node's program, running until it stops or its host crashes.
 pub type NodeFuture = Pin<Box<dyn Future<Output = io::Result<()>>>>;
-
-/// A node to start, with its configuration and disk (large programs boxed).
-#[derive(Clone)]
-pub enum Launch {
-    /// Boxed, as the client: their settings dwarf the other variants.
-    Peer(Box<peer::PeerProgram>, peer::PeerDisk),
-    Orderer(orderer::OrdererProgram),
-    Ca(ca::CaDisk, crate::clock::Clock),
-    Client(Box<client::ClientProgram>),
-    /// Any other program (a console, a test fixture), built anew on each start.
-    Program(Arc<dyn Fn(Arc<dyn Net>) -> NodeFuture>),
-}
-
-impl Launch {
-    /// The node's program for its `restarts`-th start on `net`.
-    pub fn start(&self, net: Arc<dyn Net>, restarts: u64) -> NodeFuture {
-        match self.clone() {
-            Launch::Peer(program, disk) => Box::pin(peer::run(*program, disk, net, restarts)),
-            Launch::Orderer(program) => Box::pin(orderer::run(program, net, restarts)),
-            Launch::Ca(disk, clock) => Box::pin(ca::run(disk, net, clock)),
-            Launch::Client(program) => Box::pin(client::run(*program, net, restarts)),
-            Launch::Program(program) => program(net),
-        }
-    }
-}

@@ -117,7 +117,7 @@ pub async fn run(program: OrdererProgram, net: Arc<dyn Net>, restarts: u64) -> i
         ORDERER_OPERATIONS_PORT,
         match clock {
             Clock::Simulated => || Clock::Simulated.rfc3339(),
-            Clock::System => || Clock::System.rfc3339(),
+            Clock::System | Clock::Run { .. } => || Clock::System.rfc3339(),
         },
     )
     .await?;

@@ -112,7 +112,7 @@ pub async fn run(
     let (calls, call_inbox) = mpsc::unbounded_channel();
     let rfc3339 = match program.clock {
         Clock::Simulated => || Clock::Simulated.rfc3339(),
-        Clock::System => || Clock::System.rfc3339(),
+        Clock::System | Clock::Run { .. } => || Clock::System.rfc3339(),
     };
     serve_endpoints(&net, calls, GRPC_WEB_PORT, PEER_OPERATIONS_PORT, rfc3339).await?;
     let (local, local_requests) = mpsc::unbounded_channel();

@@ -315,8 +315,9 @@ pub fn replay_command(scenario: &Scenario, substrate: &str) -> String {
 
 impl Report {
     /// Runs every expectation of `scenario` on `history` and gathers what the reports show.
-    /// `substrate` is the substrate's CLI name (`sim`, `containers`, `kind`); on `sim` the
-    /// latency resolution is the simulation tick, elsewhere the history's millisecond.
+    /// `substrate` is the substrate's CLI name (`sim`, `containers`, `kind`). The latency
+    /// resolution is the history's millisecond until the substrate's own fact replaces it
+    /// (the runner does, from [`RunOutput`](crate::substrate::RunOutput)).
     pub fn build(
         scenario: &Scenario,
         history: &History,
@@ -338,11 +339,7 @@ impl Report {
             })
             .collect();
         let steps = steps_report(history);
-        let latency_resolution_ms = if substrate == "sim" {
-            scenario.simulation.tick.as_secs_f64() * 1000.0
-        } else {
-            1.0
-        };
+        let latency_resolution_ms = 1.0;
         Report {
             scenario: scenario.name.clone(),
             seed: scenario.seed,

@@ -11,8 +11,7 @@
 
 use super::material::{ca_config, seeded_secret, Material, CA_ADMIN_ID};
 use super::network::{component, Network, PeerRecord};
-use super::prebuilt::{launch_ordering_service, peer_program, retry};
-use super::world::{Change, World};
+use super::prebuilt::{launch_ordering_service, retry};
 use crate::console::api::{
     Component, ComponentMsp, ComponentType, CreateCaBody, CreatePeerBody, Enrollment, EnrollmentCa,
     EnrollmentComponent, ImportBody, ImportMspBody, MspCaField, MspComponentField, NodeCrypto,
@@ -22,21 +21,17 @@ use crate::console::client::{ClientOptions, ConsoleClient, Credential};
 use crate::console::files::{
     b64_pem, certificate_to_b64, pem_from_b64, IdentityFile, MspFile, NodeFile,
 };
-use crate::console::mock::{
-    ConsoleConfig, DeployCa, DeployError, DeployOrderer, DeployPeer, Deployer, Limits, MockConsole,
-};
+use crate::console::mock::{ConsoleConfig, Limits};
 use crate::console::peer_admin::{GrpcWebPeerAdmin, PeerAdmin};
 use crate::console::wallet::Identity;
 use crate::fabric::ca::client::CaClient;
-use crate::fabric::ca::{CaServer, RegistrationRequest};
+use crate::fabric::ca::RegistrationRequest;
 use crate::fabric::crypto::{Certificate, KeyPair, SigningIdentity};
-use crate::fabric::peer_state::PeerState;
 use crate::fabric::types::{ApplicationOrg, Endpoint, MspDefinition};
 use crate::history::{ConsoleAction, ConsoleListing, EventKind, StepOutcome, StepRecord};
-use crate::net::http::{serve, HttpClient};
-use crate::net::BoxFuture;
+use crate::net::http::HttpClient;
+use crate::node::spec::{ConsoleSpec, NodeSpec, Role as NodeRole};
 use crate::node::wire::{CA_PORT, CONSOLE_PORT, PEER_PORT};
-use crate::node::Launch;
 use crate::procedure::plan::{plan, PlannedStep, StepStatus};
 use crate::procedure::runbook::Action;
 use crate::scenario::layout::{self, ca_name, console_name, org_short_name, region_of};
@@ -47,9 +42,8 @@ use rand_chacha::ChaCha8Rng;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use crate::substrate::world::World;
 
 /// Per console request (the client retries 429, 5xx and connection errors on its own).
 const CONSOLE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -74,18 +68,12 @@ pub async fn build(
     rng: &mut ChaCha8Rng,
 ) -> Result<Built, String> {
     let material = Material::ordering_only(scenario, rng)?;
-    let (requests, deployments) = mpsc::unbounded_channel();
-    tokio::task::spawn_local(deploy_nodes(
-        world.clone(),
-        Rc::new(scenario.clone()),
-        deployments,
-        rng.next_u64(),
-    ));
+    let deployer = super::deployer::start(world, scenario, rng.next_u64()).await?;
     let epoch = tokio::time::Instant::now() - world.clock().now();
     let mut procedure = Procedure {
         world: world.clone(),
         scenario,
-        deployer: Arc::new(SimDeployer { requests }),
+        deployer,
         peer_admin: GrpcWebPeerAdmin::new(
             HttpClient::new(world.net()),
             PEER_ADMIN_TIMEOUT,
@@ -184,7 +172,8 @@ struct OrgState {
 struct Procedure<'a> {
     world: Rc<dyn World>,
     scenario: &'a Scenario,
-    deployer: Arc<SimDeployer>,
+    /// Where the consoles' deployer answers.
+    deployer: String,
     peer_admin: GrpcWebPeerAdmin,
     seed: u64,
     rng: ChaCha8Rng,
@@ -593,8 +582,8 @@ impl Procedure<'_> {
         let mut seed = ChaCha8Rng::seed_from_u64(self.seed ^ region.len() as u64);
         let password = seeded_secret(&mut self.rng);
         let name = console_name(region);
-        let console = MockConsole::new(
-            ConsoleConfig {
+        let spec = ConsoleSpec {
+            config: ConsoleConfig {
                 athena_id: format!("hadr-{name}"),
                 region: region.to_string(),
                 host_url: format!("http://{name}:{CONSOLE_PORT}"),
@@ -605,26 +594,18 @@ impl Procedure<'_> {
                 // judge the harness's pace instead of the nodes (athena's lockout stays).
                 limits: Limits::UNTHROTTLED,
             },
-            Some(self.deployer.clone() as Arc<dyn Deployer>),
-            HttpClient::new(self.world.net()),
-            self.world.clock(),
-        );
-        let program = Arc::new(move |net: Arc<dyn crate::net::Net>| {
-            let router = console.router();
-            Box::pin(async move {
-                let listener = net.bind(CONSOLE_PORT).await?;
-                serve(listener, router, std::future::pending()).await
-            }) as crate::node::NodeFuture
-        });
-        self.world
-            .apply(Change::Launch {
+            deployer_url: Some(self.deployer.clone()),
+        };
+        let url = self
+            .world
+            .console(NodeSpec {
                 name: name.clone(),
-                node: Box::new(Launch::Program(program)),
+                role: NodeRole::Console(Box::new(spec)),
             })
-            .await;
+            .await?;
         let client = ConsoleClient::new(
             HttpClient::new(self.world.net()),
-            &format!("http://{name}:{CONSOLE_PORT}"),
+            &url,
             Credential::None,
             ClientOptions {
                 timeout: CONSOLE_TIMEOUT,
@@ -650,7 +631,7 @@ impl Procedure<'_> {
     async fn create_ordering_service(&mut self, region: &str) -> Result<String, String> {
         self.orderers =
             launch_ordering_service(&self.world, self.scenario, &self.material, &mut self.rng)
-                .await;
+                .await?;
         let tls_root = b64_pem(&self.material.ordering.org.ca.certificate.to_pem());
         let console = self.console(region)?;
         let mut imported = Vec::new();
@@ -1093,237 +1074,6 @@ fn msp_definition(record: &Component) -> Result<MspDefinition, String> {
         tls_root_certs: pems(&record.tls_root_certs)?,
         node_ous: true,
     })
-}
-
-/// One deployment the consoles ask for, answered by the runner's side.
-enum DeployRequest {
-    Ca(
-        Box<DeployCa>,
-        oneshot::Sender<Result<Component, DeployError>>,
-    ),
-    Peer(
-        Box<DeployPeer>,
-        oneshot::Sender<Result<Component, DeployError>>,
-    ),
-}
-
-/// The consoles' deployer (fabric-operator's part): hands each request to the runner, which
-/// starts the node on the substrate (consoles run on their own simulated hosts).
-struct SimDeployer {
-    requests: mpsc::UnboundedSender<DeployRequest>,
-}
-
-fn deployer_gone() -> DeployError {
-    DeployError {
-        status: 503,
-        message: "the deployer stopped".into(),
-    }
-}
-
-impl Deployer for SimDeployer {
-    fn deploy_ca(&self, request: DeployCa) -> BoxFuture<'_, Result<Component, DeployError>> {
-        let (reply, answer) = oneshot::channel();
-        let sent = self
-            .requests
-            .send(DeployRequest::Ca(Box::new(request), reply));
-        Box::pin(async move {
-            sent.map_err(|_| deployer_gone())?;
-            answer.await.map_err(|_| deployer_gone())?
-        })
-    }
-
-    fn deploy_peer(&self, request: DeployPeer) -> BoxFuture<'_, Result<Component, DeployError>> {
-        let (reply, answer) = oneshot::channel();
-        let sent = self
-            .requests
-            .send(DeployRequest::Peer(Box::new(request), reply));
-        Box::pin(async move {
-            sent.map_err(|_| deployer_gone())?;
-            answer.await.map_err(|_| deployer_gone())?
-        })
-    }
-
-    fn deploy_orderer(
-        &self,
-        _request: DeployOrderer,
-    ) -> BoxFuture<'_, Result<Vec<Component>, DeployError>> {
-        // The doc starts from an existing ordering service; hadr creates it directly.
-        Box::pin(async {
-            Err(DeployError {
-                status: 501,
-                message: "hadr's documented runbook creates the ordering service itself".into(),
-            })
-        })
-    }
-}
-
-/// Serves the consoles' deployments, one at a time, until every console is gone.
-async fn deploy_nodes(
-    world: Rc<dyn World>,
-    scenario: Rc<Scenario>,
-    mut requests: mpsc::UnboundedReceiver<DeployRequest>,
-    seed: u64,
-) {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    while let Some(request) = requests.recv().await {
-        match request {
-            DeployRequest::Ca(request, reply) => {
-                let _ = reply.send(deploy_ca(&world, *request, &mut rng).await);
-            }
-            DeployRequest::Peer(request, reply) => {
-                let _ = reply.send(deploy_peer(&world, &scenario, *request, &mut rng).await);
-            }
-        }
-    }
-}
-
-fn deploy_error(e: impl std::fmt::Display) -> DeployError {
-    DeployError {
-        status: 500,
-        message: e.to_string(),
-    }
-}
-
-async fn deploy_ca(
-    world: &Rc<dyn World>,
-    request: DeployCa,
-    rng: &mut ChaCha8Rng,
-) -> Result<Component, DeployError> {
-    let host = request.body.display_name.clone();
-    let overrides = &request.body.config_override;
-    let mut server =
-        CaServer::new(&host, &overrides.ca, overrides.tlsca.as_ref(), rng).map_err(deploy_error)?;
-    let tls_cert = server
-        .certificate(Some("tlsca"))
-        .map_err(|e| deploy_error(e.message))?;
-    let root = server
-        .certificate(Some("ca"))
-        .map_err(|e| deploy_error(e.message))?;
-    world
-        .apply(Change::Launch {
-            name: host.clone(),
-            node: Box::new(Launch::Ca(
-                Arc::new(Mutex::new(server.state())),
-                world.clock(),
-            )),
-        })
-        .await;
-    let mut record = component(&host, ComponentType::Ca, None);
-    record.msp = Some(ComponentMsp {
-        ca: Some(MspCaField {
-            name: Some("ca".into()),
-            root_certs: Some(vec![certificate_to_b64(&root)]),
-        }),
-        tlsca: Some(MspCaField {
-            name: Some("tlsca".into()),
-            root_certs: Some(vec![certificate_to_b64(&tls_cert)]),
-        }),
-        component: Some(MspComponentField {
-            tls_cert: Some(certificate_to_b64(&tls_cert)),
-            ..MspComponentField::default()
-        }),
-    });
-    Ok(record)
-}
-
-/// What fabric-operator does for a new peer: enroll its identity with the CA the body
-/// names, write its local MSP (the CA's roots, the admin certificates), start it.
-async fn deploy_peer(
-    world: &Rc<dyn World>,
-    scenario: &Scenario,
-    request: DeployPeer,
-    rng: &mut ChaCha8Rng,
-) -> Result<Component, DeployError> {
-    let host = request.body.display_name.clone();
-    let msp_id = request.body.msp_id.clone();
-    let enrollment = request
-        .body
-        .crypto
-        .enrollment
-        .as_ref()
-        .ok_or_else(|| deploy_error("hadr deploys peers from an enrollment only"))?;
-    let api_url = request
-        .enrollment_ca
-        .api_url
-        .clone()
-        .ok_or_else(|| deploy_error("the enrollment CA has no API URL"))?;
-    let ca = CaClient::new(HttpClient::new(world.net()), &api_url, CA_TIMEOUT);
-    let key = KeyPair::generate(rng);
-    let certificate = ca
-        .enroll(
-            &enrollment.ca.name,
-            &enrollment.ca.enroll_id,
-            &enrollment.ca.enroll_secret,
-            &key,
-            std::slice::from_ref(&host),
-        )
-        .await
-        .map_err(deploy_error)?;
-    let root = ca
-        .cainfo(&enrollment.ca.name)
-        .await
-        .map_err(deploy_error)?
-        .ca_chain;
-    let tls_root = ca
-        .cainfo(&enrollment.tlsca.name)
-        .await
-        .map_err(deploy_error)?
-        .ca_chain;
-    let pem = |b64: &str| pem_from_b64(b64).map_err(deploy_error);
-    let local_msp = MspDefinition {
-        msp_id: msp_id.clone(),
-        root_certs: vec![pem(&root)?],
-        intermediate_certs: Vec::new(),
-        admins: enrollment
-            .component
-            .admincerts
-            .iter()
-            .map(|c| pem(c))
-            .collect::<Result<_, _>>()?,
-        tls_root_certs: vec![pem(&tls_root)?],
-        node_ous: true,
-    };
-    let identity = SigningIdentity {
-        msp_id: msp_id.clone(),
-        certificate: certificate.clone(),
-        key,
-    };
-    let state = PeerState::new(identity.clone(), &local_msp).map_err(deploy_error)?;
-    let program = peer_program(
-        scenario,
-        &host,
-        &identity,
-        &local_msp,
-        rng.next_u64(),
-        world,
-    );
-    world
-        .apply(Change::Launch {
-            name: host.clone(),
-            node: Box::new(Launch::Peer(
-                Box::new(program),
-                Rc::new(RefCell::new(state)),
-            )),
-        })
-        .await;
-    let mut record = component(&host, ComponentType::Peer, Some(&msp_id));
-    record.msp = Some(ComponentMsp {
-        ca: Some(MspCaField {
-            name: Some(enrollment.ca.name.clone()),
-            root_certs: Some(vec![root]),
-        }),
-        tlsca: Some(MspCaField {
-            name: Some(enrollment.tlsca.name.clone()),
-            root_certs: Some(vec![tls_root]),
-        }),
-        component: Some(MspComponentField {
-            ecert: Some(certificate_to_b64(&certificate)),
-            // hadr's simulated network has no TLS; the enrollment certificate stands in.
-            tls_cert: Some(certificate_to_b64(&certificate)),
-            admin_certs: Some(enrollment.component.admincerts.clone()),
-        }),
-    });
-    Ok(record)
 }
 
 /// Asks every console what it lists and the status of every node it lists: the evidence

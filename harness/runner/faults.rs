@@ -1,7 +1,7 @@
 //! The scenario's faults, at their times: each one starts at `at` after the workload began
 //! and heals `for` later, as changes to the world and `Fault` events in the history.
 
-use super::world::{Change, World};
+use crate::substrate::world::{Change, World};
 use crate::checks::view::describe_fault;
 use crate::history::{EventKind, FaultPhase, FaultRecord};
 use crate::scenario::layout::region_of;
@@ -10,8 +10,12 @@ use std::rc::Rc;
 use std::time::Duration;
 
 /// Runs every fault of `scenario` at its time; returns when all have healed (or, for
-/// faults without an end, started).
-pub async fn run(world: Rc<dyn World>, scenario: Rc<Scenario>, workload_start: Duration) {
+/// faults without an end, started), or with the first change the world could not make.
+pub async fn run(
+    world: Rc<dyn World>,
+    scenario: Rc<Scenario>,
+    workload_start: Duration,
+) -> Result<(), String> {
     let mut tasks = tokio::task::JoinSet::new();
     for index in 0..scenario.faults.len() {
         let world = world.clone();
@@ -21,20 +25,36 @@ pub async fn run(world: Rc<dyn World>, scenario: Rc<Scenario>, workload_start: D
             sleep_until(&world, workload_start + fault.at).await;
             let (start, heal) = changes(&*world, &scenario, fault);
             for change in start {
-                world.apply(change).await;
+                apply(&*world, index, change).await?;
             }
             record(&*world, index, fault, FaultPhase::Start);
             let Some(duration) = fault.duration else {
-                return;
+                return Ok(());
             };
             sleep_until(&world, workload_start + fault.at + duration).await;
             for change in heal {
-                world.apply(change).await;
+                apply(&*world, index, change).await?;
             }
             record(&*world, index, fault, FaultPhase::Heal);
+            Ok(())
         });
     }
-    while tasks.join_next().await.is_some() {}
+    let mut first_error = None;
+    while let Some(done) = tasks.join_next().await {
+        let outcome = done.map_err(|e| format!("a fault task failed: {e}")).and_then(|r| r);
+        if let (Err(e), None) = (outcome, &first_error) {
+            first_error = Some(e);
+        }
+    }
+    first_error.map_or(Ok(()), Err)
+}
+
+async fn apply(world: &dyn World, index: usize, change: Change) -> Result<(), String> {
+    let what = change.describe();
+    world
+        .apply(change)
+        .await
+        .map_err(|e| format!("fault {index}: could not {what}: {e}"))
 }
 
 async fn sleep_until(world: &Rc<dyn World>, at: Duration) {

@@ -2,6 +2,7 @@
 //! starts the workload, injects the faults, observes, and hands the history to the checks.
 //! The same code drives every substrate through [`world::World`].
 
+pub mod deployer;
 pub mod documented;
 pub mod faults;
 pub mod material;
@@ -9,12 +10,10 @@ pub mod network;
 pub mod observe;
 pub mod prebuilt;
 pub mod progress;
-pub mod world;
 
-use crate::history::{EventKind, History, OpPhase};
-use crate::node::client::{ClientProgram, Recorder};
+use crate::history::{EventKind, History};
+use crate::node::spec::{ClientSpec, NodeSpec, Role};
 use crate::node::wire::PEER_PORT;
-use crate::node::Launch;
 use crate::report::Report;
 use crate::scenario::layout::client_name;
 use crate::scenario::model::{Runbook, Scenario};
@@ -22,11 +21,11 @@ use crate::substrate::{RunOutput, Substrate, SubstrateError};
 use network::Network;
 use observe::Observer;
 use rand::{RngCore, SeedableRng};
+use crate::substrate::world::{Change, World};
 use rand_chacha::ChaCha8Rng;
 use std::cell::Cell;
 use std::rc::Rc;
 use std::time::Duration;
-use world::{Change, World};
 
 /// How often the harness samples ledgers, ordering nodes and peer metrics, and membership.
 const LEDGER_SAMPLE_INTERVAL: Duration = Duration::from_secs(1);
@@ -94,16 +93,7 @@ pub async fn execute(world: Rc<dyn World>, scenario: Rc<Scenario>) -> Result<(),
     wait_for_gossip(&world, &observer, &network).await;
 
     let start = world.clock().now() + Duration::from_secs(1);
-    let pending = Rc::new(Cell::new(0i64));
-    launch_client(
-        &world,
-        &scenario,
-        &network,
-        start,
-        pending.clone(),
-        rng.next_u64(),
-    )
-    .await?;
+    launch_client(&world, &scenario, &network, start, rng.next_u64()).await?;
     sleep_until(&world, start).await;
     world.record(EventKind::WorkloadStarted);
     let faults = tokio::task::spawn_local(faults::run(world.clone(), scenario.clone(), start));
@@ -118,10 +108,15 @@ pub async fn execute(world: Rc<dyn World>, scenario: Rc<Scenario>) -> Result<(),
     sleep_until(&world, start + scenario.workload.duration).await;
     world.record(EventKind::WorkloadStopped);
     let settle_start = world.clock().now();
-    while pending.get() > 0 && world.clock().now() < settle_start + SETTLE_OPERATIONS_TIMEOUT {
+    while world.operations_pending() > 0
+        && world.clock().now() < settle_start + SETTLE_OPERATIONS_TIMEOUT
+    {
         tokio::time::sleep(LEDGER_SAMPLE_INTERVAL).await;
     }
-    let _ = faults.await;
+    let faulted = faults
+        .await
+        .map_err(|e| format!("the fault task failed: {e}"))
+        .and_then(|r| r);
     let settle_start = world.clock().now();
     while !ledgers_agree(&observer, &network).await
         && world.clock().now() < settle_start + SETTLE_LEDGERS_TIMEOUT
@@ -136,7 +131,7 @@ pub async fn execute(world: Rc<dyn World>, scenario: Rc<Scenario>) -> Result<(),
     if let Some(consoles) = consoles {
         documented::console_round(world.clone(), consoles).await;
     }
-    Ok(())
+    faulted
 }
 
 async fn sleep_until(world: &Rc<dyn World>, at: Duration) {
@@ -223,7 +218,6 @@ async fn launch_client(
     scenario: &Scenario,
     network: &Network,
     start: Duration,
-    pending: Rc<Cell<i64>>,
     seed: u64,
 ) -> Result<(), String> {
     let msp_id = scenario
@@ -237,13 +231,6 @@ async fn launch_client(
         .get(&msp_id)
         .cloned()
         .ok_or("no client identity")?;
-    let recording = world.clone();
-    let record: Recorder = Rc::new(move |event: EventKind| {
-        if let EventKind::Op(op) = &event {
-            pending.set(pending.get() + if op.phase == OpPhase::Invoke { 1 } else { -1 });
-        }
-        recording.record(event);
-    });
     let workload = &scenario.workload;
     let name = client_name(&workload.client_region);
     let gateway_peers = if workload.gateway.peers.is_empty() {
@@ -259,9 +246,8 @@ async fn launch_client(
             .map(|peer| format!("{peer}:{PEER_PORT}"))
             .collect()
     };
-    let program = ClientProgram {
-        name: name.clone(),
-        identity,
+    let client = ClientSpec {
+        identity: (&identity).into(),
         channel_id: network.channel_id.clone(),
         chaincode: network.chaincode.clone(),
         gateway_peers,
@@ -271,14 +257,12 @@ async fn launch_client(
         start,
         duration: workload.duration,
         seed,
-        clock: world.clock(),
-        record,
     };
     world
-        .apply(Change::Launch {
+        .apply(Change::Start(Box::new(NodeSpec {
             name,
-            node: Box::new(Launch::Client(Box::new(program))),
-        })
-        .await;
+            role: Role::Client(Box::new(client)),
+        })))
+        .await?;
     Ok(())
 }

@@ -5,7 +5,7 @@
 //! blocks (qscc GetBlockByNumber). Each observation becomes a history event.
 
 use super::network::{Network, PeerRecord};
-use super::world::World;
+use crate::substrate::world::World;
 use crate::console::peer_admin::{GrpcWebPeerAdmin, PeerAdmin};
 use crate::fabric::crypto::SigningIdentity;
 use crate::fabric::invocation::Invocation;

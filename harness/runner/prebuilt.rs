@@ -6,28 +6,23 @@
 
 use super::material::Material;
 use super::network::{component, Network, PeerRecord};
-use super::world::{Change, World};
 use crate::console::api::{Component, ComponentType};
 use crate::console::peer_admin::{GrpcWebPeerAdmin, PeerAdmin};
 use crate::fabric::crypto::SigningIdentity;
 use crate::fabric::invocation::Invocation;
 use crate::fabric::orderer::node::campaigner_by_channel_name;
-use crate::fabric::orderer::OrdererDisk;
-use crate::fabric::peer_state::PeerState;
+use crate::fabric::peer_state::{PeerDisk, PeerState};
 use crate::fabric::txbuild::signed_proposal;
 use crate::fabric::types::MspDefinition;
 use crate::net::http::HttpClient;
-use crate::node::orderer::OrdererProgram;
-use crate::node::peer::PeerProgram;
-use crate::node::{Launch, NodeLog};
+use crate::node::spec::{CaSpec, NodeSpec, OrdererSpec, PeerSpec, Role};
 use crate::scenario::model::FirstLeader;
 use crate::scenario::model::Scenario;
+use crate::substrate::world::{Change, World};
 use rand::RngCore;
 use rand_chacha::ChaCha8Rng;
-use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// How long the ordering service may take to elect its first leader and accept the
@@ -43,20 +38,21 @@ pub async fn build(
     let clock = world.clock();
     let channel_id = scenario.topology.channel.name.clone();
 
-    let orderers = launch_ordering_service(world, scenario, &material, rng).await;
+    let orderers = launch_ordering_service(world, scenario, &material, rng).await?;
 
     let mut cas = Vec::new();
     let mut peers = Vec::new();
     let (mut observers, mut clients, mut admins) =
         (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
     for (msp_id, org) in &material.orgs {
-        let disk = Arc::new(Mutex::new(org.ca.state()));
         world
-            .apply(Change::Launch {
+            .apply(Change::Start(Box::new(NodeSpec {
                 name: org.ca_host.clone(),
-                node: Box::new(Launch::Ca(disk, clock)),
-            })
-            .await;
+                role: Role::Ca(Box::new(CaSpec {
+                    state: org.ca.state(),
+                })),
+            })))
+            .await?;
         cas.push(component(&org.ca_host, ComponentType::Ca, Some(msp_id)));
         for (name, identity) in &org.peers {
             let mut state =
@@ -76,16 +72,15 @@ pub async fn build(
                     return Err(format!("{name}: {}", response.response.message));
                 }
             }
-            let program = peer_program(scenario, name, identity, &org.msp, rng.next_u64(), world);
-            world
-                .apply(Change::Launch {
-                    name: name.clone(),
-                    node: Box::new(Launch::Peer(
-                        Box::new(program),
-                        Rc::new(RefCell::new(state)),
-                    )),
-                })
-                .await;
+            let spec = peer_spec(
+                scenario,
+                name,
+                identity,
+                &org.msp,
+                rng.next_u64(),
+                state.into_disk(),
+            );
+            world.apply(Change::Start(Box::new(spec))).await?;
             peers.push(PeerRecord {
                 name: name.clone(),
                 msp_id: msp_id.clone(),
@@ -116,7 +111,7 @@ pub async fn launch_ordering_service(
     scenario: &Scenario,
     material: &Material,
     rng: &mut ChaCha8Rng,
-) -> Vec<Component> {
+) -> Result<Vec<Component>, String> {
     let fabric = &scenario.topology.fabric;
     let cluster_size = material.ordering.nodes.len() as u64;
     let first_campaigner = match scenario.topology.ordering_service.first_leader {
@@ -127,62 +122,51 @@ pub async fn launch_ordering_service(
     };
     let mut orderers = Vec::new();
     for (index, (name, identity)) in material.ordering.nodes.iter().enumerate() {
-        let program = OrdererProgram {
-            name: name.clone(),
+        let orderer = OrdererSpec {
             node_id: index as u64 + 1,
-            identity: Arc::new(identity.clone()),
+            identity: identity.into(),
             ordering: fabric.ordering.clone(),
-            keepalive: fabric.keepalive.client(),
+            keepalive: fabric.keepalive.clone(),
             seed: rng.next_u64(),
             first_campaigner,
-            disk: OrdererDisk::new(material.genesis.clone()),
-            clock: world.clock(),
-            log: node_log(world, scenario, name),
+            genesis: material.genesis.clone(),
         };
         world
-            .apply(Change::Launch {
+            .apply(Change::Start(Box::new(NodeSpec {
                 name: name.clone(),
-                node: Box::new(Launch::Orderer(program)),
-            })
-            .await;
+                role: Role::Orderer(Box::new(orderer)),
+            })))
+            .await?;
         orderers.push(component(
             name,
             ComponentType::Orderer,
             Some(&scenario.topology.ordering_service.msp_id),
         ));
     }
-    orderers
+    Ok(orderers)
 }
 
 /// A peer with the settings the scenario gives it (by default as IBP deploys it: gossip's
 /// external endpoint set, no bootstrap peers, so the peers of an organization find each other
-/// through its anchor peers).
-pub fn peer_program(
+/// through its anchor peers), whose new disk holds `ledgers`.
+pub fn peer_spec(
     scenario: &Scenario,
     name: &str,
     identity: &SigningIdentity,
     local_msp: &MspDefinition,
     seed: u64,
-    world: &Rc<dyn World>,
-) -> PeerProgram {
-    PeerProgram {
+    ledgers: PeerDisk,
+) -> NodeSpec {
+    NodeSpec {
         name: name.to_string(),
-        identity: identity.clone(),
-        local_msp: local_msp.clone(),
-        fabric: scenario.topology.peer_fabric(name),
-        seed,
-        clock: world.clock(),
-        log: node_log(world, scenario, name),
+        role: Role::Peer(Box::new(PeerSpec {
+            identity: identity.into(),
+            local_msp: local_msp.clone(),
+            fabric: scenario.topology.peer_fabric(name),
+            seed,
+            ledgers,
+        })),
     }
-}
-
-/// Node `name`'s log into the history when the scenario records node logs, else off.
-pub fn node_log(world: &Rc<dyn World>, scenario: &Scenario, name: &str) -> NodeLog {
-    if !scenario.simulation.node_logs {
-        return NodeLog::default();
-    }
-    let world = world.clone();
-    NodeLog::to(name, Rc::new(move |event| world.record(event)))
 }
 
 /// Approves the chaincode definition for every organization and commits it (Fabric 2.x's

@@ -264,7 +264,7 @@ pub enum Failover {
 /// The deadlines of the client's calls. The SDK has none of its own; these defaults are the
 /// fabric-samples application's (asset-transfer-basic/application-gateway-go), which most
 /// applications copy.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClientTimeouts {
     pub evaluate: Duration,
     pub endorse: Duration,

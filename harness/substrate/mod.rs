@@ -4,6 +4,7 @@
 //! - `sim`: the embedded default, one deterministic turmoil simulation.
 
 pub mod sim;
+pub mod world;
 
 use crate::history::History;
 use crate::scenario::model::Scenario;

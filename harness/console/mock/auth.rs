@@ -74,6 +74,7 @@ fn roles_allow(roles: &[Role], action: &str) -> bool {
         .any(|role| role_actions(*role).contains(&action))
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 pub(super) struct ApiKey {
     secret_hash: [u8; 32],
     roles: Vec<Role>,
@@ -81,6 +82,7 @@ pub(super) struct ApiKey {
     created_ms: u64,
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 pub(super) struct AccessToken {
     roles: Vec<Role>,
     created_ms: u64,

@@ -23,14 +23,14 @@ pub const NO_DEPLOYER_MESSAGE: &str =
     "this api is not available to Console's without the \"deployer\" counterpart";
 
 /// A failed deployment, answered with `status` and athena's `{statusCode, msg}`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DeployError {
     pub status: u16,
     pub message: String,
 }
 
 /// What the console asks its deployer for a new CA.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct DeployCa {
     pub id: String,
     pub region: String,
@@ -38,7 +38,7 @@ pub struct DeployCa {
 }
 
 /// A new peer; `enrollment_ca` is the known CA component its enrollment host names.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct DeployPeer {
     pub id: String,
     pub region: String,
@@ -68,6 +68,79 @@ pub trait Deployer: Send + Sync + 'static {
         &self,
         request: DeployOrderer,
     ) -> BoxFuture<'_, Result<Vec<Component>, DeployError>>;
+}
+
+/// A deployer that answers over HTTP (athena's deployer is a service of its own): POST
+/// `{url}/ca` and `{url}/peer` with the request as JSON; 200 with the component record, or
+/// the error's status with the [`DeployError`] as JSON. The runner serves it
+/// (runner/deployer.rs), on every substrate that runs hadr's mock console.
+pub struct HttpDeployer {
+    http: crate::net::http::HttpClient,
+    url: String,
+}
+
+/// How long a deployment may take (a peer's enrollment included).
+const DEPLOY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
+impl HttpDeployer {
+    pub fn new(http: crate::net::http::HttpClient, url: &str) -> HttpDeployer {
+        HttpDeployer {
+            http,
+            url: url.trim_end_matches('/').to_string(),
+        }
+    }
+
+    async fn post<T: serde::Serialize, R: serde::de::DeserializeOwned>(
+        &self,
+        what: &str,
+        request: &T,
+    ) -> Result<R, DeployError> {
+        let failed = |message: String| DeployError {
+            status: 503,
+            message: format!("the deployer did not answer: {message}"),
+        };
+        let body = serde_json::to_vec(request).map_err(|e| failed(e.to_string()))?;
+        let request = axum::http::Request::post(format!("{}/{what}", self.url))
+            .header("content-type", "application/json")
+            .body(bytes::Bytes::from(body))
+            .map_err(|e| failed(e.to_string()))?;
+        let answer = self
+            .http
+            .send(request, DEPLOY_TIMEOUT)
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+        if answer.status().is_success() {
+            serde_json::from_slice(answer.body()).map_err(|e| failed(e.to_string()))
+        } else {
+            Err(serde_json::from_slice(answer.body()).unwrap_or(DeployError {
+                status: answer.status().as_u16(),
+                message: String::from_utf8_lossy(answer.body()).into_owned(),
+            }))
+        }
+    }
+}
+
+impl Deployer for HttpDeployer {
+    fn deploy_ca(&self, request: DeployCa) -> BoxFuture<'_, Result<Component, DeployError>> {
+        Box::pin(async move { self.post("ca", &request).await })
+    }
+
+    fn deploy_peer(&self, request: DeployPeer) -> BoxFuture<'_, Result<Component, DeployError>> {
+        Box::pin(async move { self.post("peer", &request).await })
+    }
+
+    fn deploy_orderer(
+        &self,
+        _request: DeployOrderer,
+    ) -> BoxFuture<'_, Result<Vec<Component>, DeployError>> {
+        // The doc starts from an existing ordering service; hadr's runner creates it.
+        Box::pin(async {
+            Err(DeployError {
+                status: 501,
+                message: "hadr's documented runbook creates the ordering service itself".into(),
+            })
+        })
+    }
 }
 
 type Routes = Router<Arc<MockConsole>>;

@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 /// How hard a console throttles its clients. The defaults are a stock athena's.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Limits {
     /// athena `max_req_per_min`: requests a client may send per minute to paths outside
     /// `/ak/` with methods other than GET; GETs may send 16 times as many. 0: unlimited.

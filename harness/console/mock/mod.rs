@@ -29,7 +29,7 @@ pub use self::auth::{
     MANAGE_ACTION, REMOVE_ACTION, VIEW_ACTION,
 };
 pub use self::deploy::{
-    DeployCa, DeployError, DeployOrderer, DeployPeer, Deployer, NO_DEPLOYER_MESSAGE,
+    DeployCa, DeployError, DeployOrderer, DeployPeer, Deployer, HttpDeployer, NO_DEPLOYER_MESSAGE,
 };
 pub use self::limits::Limits;
 pub use self::status::STATUS_TIMEOUT_MS;
@@ -49,7 +49,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 /// What a console is told at start (athena's settings file).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct ConsoleConfig {
     /// ATHENA_ID, answered by the healthcheck.
     pub athena_id: String,
@@ -83,7 +83,8 @@ pub struct MockConsole {
 /// disk); past it, imports and edits get athena's component-limit answer.
 const MAX_STORED_BYTES: usize = 64 << 20;
 
-#[derive(Default)]
+/// Everything athena keeps in CouchDB; a console's disk ([`MockConsole::save_records`]).
+#[derive(Default, serde::Serialize, serde::Deserialize)]
 struct Store {
     components: BTreeMap<String, Component>,
     /// Serialized size of each record, and their sum.
@@ -164,6 +165,19 @@ impl MockConsole {
             rng: Mutex::new(rng),
             born_ms,
         })
+    }
+
+    /// The saved form of the console's records, keys and tokens (what survives a restart).
+    pub fn save_records(&self) -> Vec<u8> {
+        let store = self.store.lock().expect("console store");
+        postcard::to_allocvec(&*store).unwrap_or_default()
+    }
+
+    /// Puts back records saved by [`MockConsole::save_records`].
+    pub fn restore_records(&self, saved: &[u8]) -> Result<(), String> {
+        let store: Store = postcard::from_bytes(saved).map_err(|e| e.to_string())?;
+        *self.store.lock().expect("console store") = store;
+        Ok(())
     }
 
     /// The console's REST API.

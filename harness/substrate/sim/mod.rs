@@ -46,7 +46,10 @@ impl crate::substrate::Substrate for Sim {
             tick,
             scenario.simulation.max_duration,
             move |control| {
-                let world = Rc::new(world::SimWorld { control, tick });
+                let world = Rc::new(world::SimWorld {
+                    control,
+                    node_logs: scenario.simulation.node_logs,
+                });
                 crate::runner::execute(world, shared)
             },
             |elapsed, history| {
@@ -75,8 +78,7 @@ impl crate::substrate::Substrate for Sim {
     }
 }
 
-/// Name of the host the runner lives on; it is never faulted.
-pub const HARNESS_HOST: &str = "harness";
+pub use crate::substrate::world::HARNESS_HOST;
 
 /// A node program: called again on every restart, with the node's disk captured inside.
 pub type HostProgram = Rc<dyn Fn() -> Pin<Box<dyn Future<Output = turmoil::Result>>>>;
@@ -173,6 +175,10 @@ impl SimControl {
             .get(host)
             .copied()
             .unwrap_or(false)
+    }
+
+    pub fn operations_pending(&self) -> usize {
+        self.shared.borrow().history.operations_pending()
     }
 
     fn take_history(&self) -> History {

@@ -1,18 +1,20 @@
-//! The runner's [`World`] inside the turmoil simulation.
+//! The runner's [`World`] inside the turmoil simulation: a node spec becomes a turmoil host
+//! whose program is started again from the same in-memory disk at every restart.
 
 use super::{Command, HostProgram, SimControl, HARNESS_HOST};
 use crate::clock::Clock;
 use crate::history::EventKind;
 use crate::net::{Net, SimNet};
-use crate::runner::world::{Change, LocalFuture, World};
+use crate::node::spec::{self, Disk, NodeHost};
+use crate::substrate::world::{Change, LocalFuture, World, WorldError};
 use std::cell::Cell;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::Duration;
 
 pub struct SimWorld {
     pub control: SimControl,
-    pub tick: Duration,
+    /// Whether nodes write their log lines into the history.
+    pub node_logs: bool,
 }
 
 impl World for SimWorld {
@@ -28,13 +30,25 @@ impl World for SimWorld {
         self.control.record(event);
     }
 
-    fn apply(&self, change: Change) -> LocalFuture<'_> {
+    fn apply(&self, change: Change) -> LocalFuture<'_, Result<(), WorldError>> {
         let command = match change {
-            Change::Launch { name, node } => {
+            Change::Start(spec) => {
+                let control = self.control.clone();
+                let host = NodeHost {
+                    net: Arc::new(SimNet),
+                    clock: Clock::Simulated,
+                    record: Rc::new(move |event| control.record(event)),
+                    node_logs: self.node_logs,
+                };
+                let disk = match Disk::new(&spec, &host) {
+                    Ok(disk) => disk,
+                    Err(e) => return Box::pin(async move { Err(WorldError(e)) }),
+                };
                 let starts = Rc::new(Cell::new(0u64));
+                let name = spec.name.clone();
                 let program: HostProgram = Rc::new(move || {
                     let restarts = starts.replace(starts.get() + 1);
-                    let running = node.start(Arc::new(SimNet), restarts);
+                    let running = spec::start(&spec, &disk, &host, restarts);
                     Box::pin(async move { running.await.map_err(Into::into) })
                 });
                 Command::StartHost { name, program }
@@ -69,7 +83,14 @@ impl World for SimWorld {
             }
             Change::Delay(a, b, delay) => Command::SetLatency(a, b, delay),
         };
-        Box::pin(self.control.apply(command))
+        Box::pin(async move {
+            self.control.apply(command).await;
+            Ok(())
+        })
+    }
+
+    fn operations_pending(&self) -> usize {
+        self.control.operations_pending()
     }
 
     fn nodes(&self) -> Vec<String> {
@@ -78,10 +99,6 @@ impl World for SimWorld {
             .into_iter()
             .filter(|h| h != HARNESS_HOST)
             .collect()
-    }
-
-    fn latency_resolution(&self) -> Duration {
-        self.tick
     }
 }
 

@@ -1,0 +1,331 @@
+//! A node to start, as data: its role, identity material, configuration and the content of
+//! a new disk. The runner writes a [`NodeSpec`]; a substrate starts it: `sim` on a turmoil
+//! host, `containers` as `hadr node --spec FILE` in a container. The spec holds no closure,
+//! clock or socket: those come from the [`NodeHost`] the substrate gives the node, and its
+//! disk from the substrate too ([`Disk`]: memory on `sim`, a volume on `containers`).
+
+use super::client::{ClientProgram, Recorder};
+use super::orderer::OrdererProgram;
+use super::peer::PeerProgram;
+use super::{NodeFuture, NodeLog};
+use crate::clock::Clock;
+use crate::console::mock::{ConsoleConfig, HttpDeployer, MockConsole};
+use crate::fabric::ca::CaState;
+use crate::fabric::config::{FabricConfig, KeepaliveConfig, OrderingConfig};
+use crate::fabric::crypto::{Certificate, KeyPair, SigningIdentity};
+use crate::fabric::orderer::OrdererDisk;
+use crate::fabric::peer_state::{PeerDisk as PeerLedgers, PeerState};
+use crate::fabric::types::{Block, MspDefinition};
+use crate::net::http::HttpClient;
+use crate::net::Net;
+use crate::scenario::model::{ClientTimeouts, Failover};
+use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// One node: its host name (`peer0.org1.us-east`) and what runs there.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct NodeSpec {
+    pub name: String,
+    pub role: Role,
+}
+
+/// What a node is, with everything it needs to start.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "role", rename_all = "snake_case")]
+pub enum Role {
+    Peer(Box<PeerSpec>),
+    Orderer(Box<OrdererSpec>),
+    Ca(Box<CaSpec>),
+    Console(Box<ConsoleSpec>),
+    Client(Box<ClientSpec>),
+}
+
+impl Role {
+    /// The name `hadr node --role` takes.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Role::Peer(_) => "peer",
+            Role::Orderer(_) => "orderer",
+            Role::Ca(_) => "ca",
+            Role::Console(_) => "console",
+            Role::Client(_) => "client",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PeerSpec {
+    pub identity: Identity,
+    pub local_msp: MspDefinition,
+    /// Its core.yaml, peer.gossip.externalEndpoint and bootstrap included.
+    pub fabric: FabricConfig,
+    pub seed: u64,
+    /// What a new disk holds (channels already joined, chaincodes installed).
+    pub ledgers: PeerLedgers,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct OrdererSpec {
+    /// Raft ID: 1-based position among the channel's consenters.
+    pub node_id: u64,
+    pub identity: Identity,
+    pub ordering: OrderingConfig,
+    pub keepalive: KeepaliveConfig,
+    pub seed: u64,
+    /// The consenter that campaigns first on a new channel.
+    pub first_campaigner: u64,
+    /// The system of a new disk: the channel's genesis block.
+    pub genesis: Block,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CaSpec {
+    /// A new disk's content: keys and registry.
+    pub state: CaState,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ConsoleSpec {
+    pub config: ConsoleConfig,
+    /// Where the console's deployer (fabric-operator's part) answers, if it has one.
+    pub deployer_url: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ClientSpec {
+    pub identity: Identity,
+    pub channel_id: String,
+    pub chaincode: String,
+    /// Gateway peers' endpoints (host:port), in order of preference.
+    pub gateway_peers: Vec<String>,
+    pub failover: Failover,
+    pub timeouts: ClientTimeouts,
+    pub rate_per_s: f64,
+    /// When the first transaction is submitted (the run's clock) and for how long.
+    pub start: Duration,
+    pub duration: Duration,
+    pub seed: u64,
+}
+
+/// A signing identity as Fabric keeps one on disk: certificate and PKCS#8 key, in PEM.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct Identity {
+    pub msp_id: String,
+    pub certificate: String,
+    pub key: String,
+}
+
+impl std::fmt::Debug for Identity {
+    // The key never reaches a log.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Identity")
+            .field("msp_id", &self.msp_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl From<&SigningIdentity> for Identity {
+    fn from(identity: &SigningIdentity) -> Identity {
+        Identity {
+            msp_id: identity.msp_id.clone(),
+            certificate: identity.certificate.to_pem(),
+            key: identity.key.to_pkcs8_pem(),
+        }
+    }
+}
+
+impl Identity {
+    pub fn signing(&self) -> Result<SigningIdentity, String> {
+        Ok(SigningIdentity {
+            msp_id: self.msp_id.clone(),
+            certificate: Certificate::from_pem(&self.certificate)
+                .map_err(|e| format!("identity certificate: {e}"))?,
+            key: KeyPair::from_pkcs8_pem(&self.key).map_err(|e| format!("identity key: {e}"))?,
+        })
+    }
+}
+
+/// What the substrate gives a node to run with.
+#[derive(Clone)]
+pub struct NodeHost {
+    pub net: Arc<dyn Net>,
+    pub clock: Clock,
+    /// Where the node's history events (a client's operations, log lines) go.
+    pub record: Recorder,
+    /// Whether the node writes its log lines into the history.
+    pub node_logs: bool,
+}
+
+impl NodeHost {
+    fn log(&self, name: &str) -> NodeLog {
+        if self.node_logs {
+            NodeLog::to(name, self.record.clone())
+        } else {
+            NodeLog::default()
+        }
+    }
+}
+
+/// A node's disk: what survives a restart of its process.
+#[derive(Clone)]
+pub enum Disk {
+    Peer(super::peer::PeerDisk),
+    Orderer(OrdererDisk),
+    Ca(super::ca::CaDisk),
+    /// The console's records (athena keeps them in CouchDB).
+    Console(Arc<MockConsole>),
+    /// A client keeps nothing.
+    None,
+}
+
+impl Disk {
+    /// A new disk for `spec`, holding what the spec says a new one holds.
+    pub fn new(spec: &NodeSpec, host: &NodeHost) -> Result<Disk, String> {
+        Disk::restore(spec, host, None)
+    }
+
+    /// The disk of `spec` from its saved form (`saved`, as [`Disk::save`] wrote it), or a new
+    /// one when there is none.
+    pub fn restore(spec: &NodeSpec, host: &NodeHost, saved: Option<&[u8]>) -> Result<Disk, String> {
+        Ok(match &spec.role {
+            Role::Peer(peer) => {
+                let ledgers = match saved {
+                    Some(bytes) => postcard::from_bytes(bytes)
+                        .map_err(|e| format!("{}: peer disk: {e}", spec.name))?,
+                    None => peer.ledgers.clone(),
+                };
+                let state = PeerState::restore(peer.identity.signing()?, &peer.local_msp, ledgers)
+                    .map_err(|e| format!("{}: {e}", spec.name))?;
+                Disk::Peer(Rc::new(RefCell::new(state)))
+            }
+            Role::Orderer(orderer) => {
+                if saved.is_some() {
+                    // Raft's log lives in memory (MemStorage): there is no saved form.
+                    return Err(format!(
+                        "{}: an ordering node cannot restart from a saved disk on this substrate",
+                        spec.name
+                    ));
+                }
+                Disk::Orderer(OrdererDisk::new(orderer.genesis.clone()))
+            }
+            Role::Ca(ca) => {
+                let state = match saved {
+                    Some(bytes) => postcard::from_bytes(bytes)
+                        .map_err(|e| format!("{}: CA disk: {e}", spec.name))?,
+                    None => ca.state.clone(),
+                };
+                Disk::Ca(Arc::new(Mutex::new(state)))
+            }
+            Role::Console(console) => {
+                let deployer = console.deployer_url.as_ref().map(|url| {
+                    Arc::new(HttpDeployer::new(HttpClient::new(host.net.clone()), url))
+                        as Arc<dyn crate::console::mock::Deployer>
+                });
+                let mock = MockConsole::new(
+                    console.config.clone(),
+                    deployer,
+                    HttpClient::new(host.net.clone()),
+                    host.clock,
+                );
+                if let Some(bytes) = saved {
+                    mock.restore_records(bytes)
+                        .map_err(|e| format!("{}: console disk: {e}", spec.name))?;
+                }
+                Disk::Console(mock)
+            }
+            Role::Client(_) => Disk::None,
+        })
+    }
+
+    /// The disk's saved form, or None when it keeps nothing that can be saved.
+    pub fn save(&self) -> Option<Vec<u8>> {
+        match self {
+            Disk::Peer(state) => postcard::to_allocvec(&state.borrow().to_disk()).ok(),
+            Disk::Ca(state) => postcard::to_allocvec(&*state.lock().ok()?).ok(),
+            Disk::Console(console) => Some(console.save_records()),
+            Disk::Orderer(_) | Disk::None => None,
+        }
+    }
+}
+
+/// Starts `spec`'s program for the `restarts`-th time on `host`, with `disk`.
+pub fn start(spec: &NodeSpec, disk: &Disk, host: &NodeHost, restarts: u64) -> NodeFuture {
+    match program(spec, disk, host, restarts) {
+        Ok(program) => program,
+        Err(message) => Box::pin(async move { Err(std::io::Error::other(message)) }),
+    }
+}
+
+fn program(
+    spec: &NodeSpec,
+    disk: &Disk,
+    host: &NodeHost,
+    restarts: u64,
+) -> Result<NodeFuture, String> {
+    let (name, net) = (spec.name.clone(), host.net.clone());
+    Ok(match (&spec.role, disk) {
+        (Role::Peer(peer), Disk::Peer(state)) => {
+            let program = PeerProgram {
+                name: name.clone(),
+                identity: peer.identity.signing()?,
+                local_msp: peer.local_msp.clone(),
+                fabric: peer.fabric.clone(),
+                seed: peer.seed,
+                clock: host.clock,
+                log: host.log(&name),
+            };
+            Box::pin(super::peer::run(program, state.clone(), net, restarts))
+        }
+        (Role::Orderer(orderer), Disk::Orderer(disk)) => {
+            let program = OrdererProgram {
+                name: name.clone(),
+                node_id: orderer.node_id,
+                identity: Arc::new(orderer.identity.signing()?),
+                ordering: orderer.ordering.clone(),
+                keepalive: orderer.keepalive.client(),
+                seed: orderer.seed,
+                first_campaigner: orderer.first_campaigner,
+                disk: disk.clone(),
+                clock: host.clock,
+                log: host.log(&name),
+            };
+            Box::pin(super::orderer::run(program, net, restarts))
+        }
+        (Role::Ca(_), Disk::Ca(disk)) => Box::pin(super::ca::run(disk.clone(), net, host.clock)),
+        (Role::Console(_), Disk::Console(console)) => {
+            let router = console.router();
+            Box::pin(async move {
+                let listener = net.bind(super::wire::CONSOLE_PORT).await?;
+                crate::net::http::serve(listener, router, std::future::pending()).await
+            })
+        }
+        (Role::Client(client), Disk::None) => {
+            let program = ClientProgram {
+                name,
+                identity: client.identity.signing()?,
+                channel_id: client.channel_id.clone(),
+                chaincode: client.chaincode.clone(),
+                gateway_peers: client.gateway_peers.clone(),
+                failover: client.failover,
+                timeouts: client.timeouts.clone(),
+                rate_per_s: client.rate_per_s,
+                start: client.start,
+                duration: client.duration,
+                seed: client.seed,
+                clock: host.clock,
+                record: host.record.clone(),
+            };
+            Box::pin(super::client::run(program, net, restarts))
+        }
+        (role, _) => {
+            return Err(format!(
+                "{}: the disk does not belong to a {}",
+                spec.name,
+                role.name()
+            ))
+        }
+    })
+}
