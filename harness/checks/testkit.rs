@@ -137,6 +137,7 @@ pub fn three_region_scenario() -> Scenario {
             max_duration: Duration::from_secs(1200),
             node_logs: false,
         },
+        real_network: Default::default(),
         chaos: None,
     }
 }

@@ -26,6 +26,7 @@ macro_rules! err {
 }
 
 mod chaos;
+mod containers;
 mod progress;
 
 /// The contract's exit codes.
@@ -114,6 +115,19 @@ pub enum Command {
     /// Measure region choices on the sim
     #[command(subcommand)]
     Bench(BenchCommand),
+
+    /// One node on real sockets, as the containers substrate starts it
+    #[command(after_help = concat!(
+        "Example:\n",
+        "  hadr node --role peer --spec /data/spec.json\n\n",
+        "Logs to stderr; stops cleanly (saving its disk) on SIGTERM or SIGINT.\n",
+        "Exit 0 when stopped by a signal, 2 for a spec that cannot be read or does not match --role."
+    ))]
+    Node(containers::NodeArgs),
+
+    /// The containers substrate's housekeeping
+    #[command(subcommand)]
+    Containers(containers::ContainersCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -308,6 +322,8 @@ pub fn run(cli: Cli) -> Exit {
         Command::Chaos(args) => chaos::run(&args),
         Command::Mutate(args) => chaos::mutate(&args),
         Command::Bench(BenchCommand::Regions(args)) => bench_regions(&args),
+        Command::Node(args) => containers::node(&args),
+        Command::Containers(command) => containers::containers(&command),
     }
 }
 
@@ -339,9 +355,21 @@ fn run_scenarios(args: &RunArgs) -> Exit {
     let Some(scenarios) = load_all(&args.scenarios) else {
         return Exit::InvalidInput;
     };
+    let containers;
     let substrate: &dyn crate::substrate::Substrate = match args.substrate {
         Substrate::Sim => &crate::substrate::sim::Sim,
-        Substrate::Containers | Substrate::Kind => {
+        Substrate::Containers => {
+            let binary = match std::env::current_exe() {
+                Ok(binary) => binary,
+                Err(e) => {
+                    err!("hadr run: cannot find hadr's own binary for the node image: {e}");
+                    return Exit::SubstrateUnavailable;
+                }
+            };
+            containers = crate::substrate::containers::Containers { binary };
+            &containers
+        }
+        Substrate::Kind => {
             let name = args
                 .substrate
                 .to_possible_value()

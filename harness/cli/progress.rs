@@ -115,6 +115,13 @@ impl Progress for Watch {
             err!("progress: {}: {text}", self.name);
         }
     }
+
+    fn note(&self, text: &str) {
+        match &self.bar {
+            Some(bar) => bar.println(format!("{}: {text}", self.name)),
+            None => err!("progress: {}: {text}", self.name),
+        }
+    }
 }
 
 impl Drop for Watch {

@@ -9,6 +9,7 @@ pub mod links;
 pub mod ops;
 pub mod orderer;
 pub mod peer;
+pub mod process;
 pub mod rpc;
 pub mod spec;
 pub mod wire;

@@ -57,6 +57,9 @@ fn what_ran(out: &mut String, report: &Report) {
         secs(report.wall_time_ms),
         report.latency_resolution_ms
     );
+    for note in &report.substrate_notes {
+        let _ = writeln!(out, "- Substrate: {note}");
+    }
     let regions: Vec<String> = network
         .regions
         .iter()

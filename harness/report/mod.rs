@@ -48,6 +48,9 @@ pub struct Report {
     pub limits: Vec<LimitFinding>,
     /// The smallest time step latencies are measured in (the simulation tick on `sim`).
     pub latency_resolution_ms: f64,
+    /// What the substrate says about how it ran the scenario (round trips not emulated...).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub substrate_notes: Vec<String>,
     pub steps: StepsReport,
     pub network: NetworkReport,
     /// The scenario file as given on the command line.
@@ -354,6 +357,7 @@ impl Report {
             wall_time_ms,
             limits,
             latency_resolution_ms,
+            substrate_notes: Vec::new(),
             steps,
             network: network_report(scenario),
             scenario_file: scenario.source.display().to_string(),

@@ -52,12 +52,15 @@ pub fn run_with(
     substrate: &dyn Substrate,
     progress: &dyn progress::Progress,
 ) -> Result<(Report, History), SubstrateError> {
+    crate::substrate::capabilities::check(scenario, substrate.name(), &substrate.capabilities())
+        .map_err(SubstrateError::Unavailable)?;
     let wall = std::time::Instant::now();
     let RunOutput {
         history,
         sim_time_ms,
         latency_resolution_ms,
         stopped,
+        notes,
     } = substrate.run(scenario, progress)?;
     let mut report = Report::build(
         scenario,
@@ -67,6 +70,7 @@ pub fn run_with(
     );
     report.sim_time_ms = sim_time_ms;
     report.latency_resolution_ms = latency_resolution_ms;
+    report.substrate_notes = notes;
     if let Some(stopped) = stopped {
         report.stop(stopped);
     }

@@ -37,6 +37,8 @@ pub struct Status {
 /// once per simulated second: it must return quickly.
 pub trait Progress {
     fn update(&self, status: &Status);
+    /// A one-off line about what the substrate is doing (building an image, say).
+    fn note(&self, _text: &str) {}
 }
 
 /// Reports nothing.

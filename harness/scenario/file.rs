@@ -26,6 +26,8 @@ pub struct ScenarioFile {
     #[serde(default)]
     pub expect: Vec<Spanned<ExpectationFile>>,
     pub simulation: Option<SimulationFile>,
+    /// How real substrates (`containers`, `kind`, `kubernetes`) shape their network.
+    pub real_network: Option<RealNetworkFile>,
     /// What `hadr chaos` may do to the network (ignored by `hadr run`).
     pub chaos: Option<Spanned<ChaosFile>>,
 }
@@ -235,6 +237,12 @@ pub enum ExpectationFile {
 pub struct SimulationFile {
     pub tick: Option<Spanned<String>>,
     pub max_duration: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RealNetworkFile {
+    pub emulate_round_trips: Option<bool>,
 }
 
 /// `chaos:`: the nemesis of `hadr chaos`, what it may break and how.

@@ -26,6 +26,7 @@ pub struct Scenario {
     pub faults: Vec<Fault>,
     pub expect: Vec<Expectation>,
     pub simulation: Simulation,
+    pub real_network: RealNetwork,
     /// The nemesis of `hadr chaos` (None: the scenario has no `chaos:` section).
     pub chaos: Option<Chaos>,
 }
@@ -390,6 +391,24 @@ pub enum Expectation {
 pub enum Limit {
     OrderingService,
     CertificateAuthority,
+}
+
+/// How a real substrate shapes its network (`real_network:`); `sim` always applies the
+/// latency matrix.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RealNetwork {
+    /// Whether the matrix's round trips between regions must be emulated (delays added by the
+    /// kernel): a substrate that cannot refuses the scenario. false: regions talk at the
+    /// host's own speed, and the report says so.
+    pub emulate_round_trips: bool,
+}
+
+impl Default for RealNetwork {
+    fn default() -> Self {
+        RealNetwork {
+            emulate_round_trips: true,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]

@@ -2,7 +2,17 @@
 //! drive it through the nodes' real interfaces, injects faults, and hands back the history.
 //!
 //! - `sim`: the embedded default, one deterministic turmoil simulation.
+//! - `containers`: every node in its own Docker container on real sockets, one Docker
+//!   network per region (containers/).
+//!
+//! The seam (world.rs): the runner drives any substrate through [`world::World`]: nodes
+//! to start are data ([`crate::node::spec::NodeSpec`]), disks belong to the substrate,
+//! history arrives through the world's sink, consoles come from the world, and every change
+//! can fail. Before a run, [`capabilities::check`] refuses a scenario the substrate cannot
+//! run (exit 3), naming the fault and the reason.
 
+pub mod capabilities;
+pub mod containers;
 pub mod sim;
 pub mod world;
 
@@ -21,6 +31,9 @@ pub struct RunOutput {
     pub latency_resolution_ms: f64,
     /// Why the run stopped before its end, if it did.
     pub stopped: Option<RunStopped>,
+    /// What a reader of the report must know about how the substrate ran the scenario
+    /// (round trips not emulated, say).
+    pub notes: Vec<String>,
 }
 
 /// A run that did not reach its end.
@@ -61,6 +74,10 @@ impl std::error::Error for SubstrateError {}
 /// A place to run scenarios.
 pub trait Substrate {
     fn name(&self) -> &'static str;
+    /// What it can do; the runner refuses a scenario that asks for more before it starts.
+    fn capabilities(&self) -> capabilities::Capabilities {
+        capabilities::Capabilities::everything()
+    }
     /// Runs `scenario`, telling `progress` how far it got as it goes.
     fn run(
         &self,

@@ -283,6 +283,13 @@ impl Checker<'_> {
             faults: faults.into_iter().collect::<Option<Vec<_>>>()?,
             expect: expect.into_iter().collect::<Option<Vec<_>>>()?,
             simulation: simulation?,
+            real_network: super::model::RealNetwork {
+                emulate_round_trips: file
+                    .real_network
+                    .as_ref()
+                    .and_then(|r| r.emulate_round_trips)
+                    .unwrap_or(true),
+            },
             chaos: None,
         };
         self.layout_limits(

@@ -74,6 +74,7 @@ impl crate::substrate::Substrate for Sim {
             sim_time_ms: run.elapsed.as_millis() as u64,
             latency_resolution_ms: tick.as_secs_f64() * 1000.0,
             stopped,
+            notes: Vec::new(),
         })
     }
 }

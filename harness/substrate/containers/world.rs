@@ -1,0 +1,437 @@
+//! The runner's [`World`] on Docker: a node spec becomes a container running `hadr node`,
+//! with a volume (a host folder) for its disk and history and the run's hosts file; faults
+//! become `docker kill`/`start` and DROP rules in the nodes' network namespaces.
+
+use super::docker::{docker, DockerError, RUN_LABEL};
+use super::network::{self, Regions};
+use crate::clock::Clock;
+use crate::history::{Event, EventKind, History};
+use crate::net::Net;
+use crate::node::process::{HostsNet, ProcessSpec, HISTORY_FILE};
+use crate::node::spec::NodeSpec;
+use crate::scenario::layout::region_of;
+use crate::substrate::world::{Change, LocalFuture, World, WorldError, HARNESS_HOST};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Where each node's volume and the run's hosts files live on the host.
+pub struct RunFolders {
+    pub root: PathBuf,
+}
+
+impl RunFolders {
+    fn node(&self, name: &str) -> PathBuf {
+        self.root.join("nodes").join(name)
+    }
+
+    /// The hosts file containers of `region` read (`harness` is the host's address on
+    /// their own network).
+    fn hosts_dir(&self, region: &str) -> PathBuf {
+        self.root.join("hosts").join(region)
+    }
+
+    fn harness_hosts(&self) -> PathBuf {
+        self.root.join("hosts").join("harness.json")
+    }
+}
+
+struct Node {
+    container: String,
+    region: String,
+    ip: Ipv4Addr,
+    running: bool,
+    /// Offset of the history file read so far.
+    history_read: u64,
+}
+
+#[derive(Default)]
+struct State {
+    nodes: BTreeMap<String, Node>,
+    /// Nodes cut off from every other host.
+    isolated: BTreeSet<String>,
+    /// Silenced paths, from -> to.
+    silenced: BTreeSet<(String, String)>,
+    history: History,
+    /// Addresses handed out per region.
+    next_address: BTreeMap<String, u8>,
+}
+
+pub struct ContainerWorld {
+    run_id: String,
+    image: String,
+    regions: Regions,
+    folders: RunFolders,
+    epoch_unix_ms: u64,
+    node_logs: bool,
+    net: Arc<HostsNet>,
+    state: RefCell<State>,
+}
+
+fn world_error(e: DockerError) -> WorldError {
+    WorldError(e.0)
+}
+
+impl ContainerWorld {
+    pub fn new(
+        run_id: String,
+        image: String,
+        regions: Regions,
+        folders: RunFolders,
+        epoch_unix_ms: u64,
+        node_logs: bool,
+    ) -> ContainerWorld {
+        let net = Arc::new(HostsNet::new(Some(folders.harness_hosts())));
+        ContainerWorld {
+            run_id,
+            image,
+            regions,
+            folders,
+            epoch_unix_ms,
+            node_logs,
+            net,
+            state: RefCell::new(State::default()),
+        }
+    }
+
+    pub fn clock_now_ms(&self) -> u64 {
+        self.clock().now().as_millis() as u64
+    }
+
+    /// The history so far, with the nodes' files read to their ends, in time order.
+    pub fn take_history(&self) -> History {
+        self.collect_node_histories();
+        let mut history = std::mem::take(&mut self.state.borrow_mut().history);
+        history.events.sort_by_key(|e| e.at_ms);
+        history
+    }
+
+    /// A copy of the history so far, for progress.
+    pub fn with_history<T>(&self, f: impl FnOnce(&History) -> T) -> T {
+        f(&self.state.borrow().history)
+    }
+
+    /// Reads what the nodes wrote to their history files since the last read.
+    pub fn collect_node_histories(&self) {
+        let mut state = self.state.borrow_mut();
+        let names: Vec<String> = state.nodes.keys().cloned().collect();
+        for name in names {
+            let path = self.folders.node(&name).join(HISTORY_FILE);
+            let offset = state.nodes[&name].history_read;
+            let (events, read) = read_new_lines(&path, offset);
+            if let Some(node) = state.nodes.get_mut(&name) {
+                node.history_read = read;
+            }
+            for event in events {
+                state.history.push(event.at_ms, event.kind);
+            }
+        }
+    }
+
+    fn write_hosts(&self) -> Result<(), WorldError> {
+        let state = self.state.borrow();
+        let mut table: BTreeMap<String, IpAddr> = state
+            .nodes
+            .iter()
+            .map(|(name, node)| (name.clone(), IpAddr::V4(node.ip)))
+            .collect();
+        write_atomically(&self.folders.harness_hosts(), &table)?;
+        for (region, network) in &self.regions.networks {
+            table.insert(HARNESS_HOST.to_string(), IpAddr::V4(network.gateway()));
+            let dir = self.folders.hosts_dir(region);
+            write_atomically(&dir.join("hosts.json"), &table)?;
+        }
+        Ok(())
+    }
+
+    async fn start(&self, spec: NodeSpec) -> Result<(), WorldError> {
+        let name = spec.name.clone();
+        let region = region_of(&name).to_string();
+        let network = self.regions.networks.get(&region).cloned().ok_or_else(|| {
+            WorldError(format!(
+                "{name}: region {region} has no network in this run"
+            ))
+        })?;
+        let ip = {
+            let mut state = self.state.borrow_mut();
+            let index = state.next_address.entry(region.clone()).or_insert(0);
+            let ip = network.node_address(*index);
+            *index += 1;
+            ip
+        };
+        let data = self.folders.node(&name);
+        std::fs::create_dir_all(&data)
+            .map_err(|e| WorldError(format!("{name}: its volume {}: {e}", data.display())))?;
+        let role = spec.role.name();
+        let process = ProcessSpec {
+            node: spec,
+            epoch_unix_ms: self.epoch_unix_ms,
+            hosts_file: Some(PathBuf::from("/hosts/hosts.json")),
+            data_dir: PathBuf::from("/data"),
+            start_gate: Some(PathBuf::from("/data/start")),
+            node_logs: self.node_logs,
+        };
+        write_atomically(&data.join("spec.json"), &process)?;
+        let container = format!("hadr-{}-{name}", self.run_id);
+        let volume = format!("{}:/data", data.display());
+        let hosts = format!("{}:/hosts:ro", self.folders.hosts_dir(&region).display());
+        let label = format!("{RUN_LABEL}={}", self.run_id);
+        let ip_text = ip.to_string();
+        docker(&[
+            "run", "-d", "--name", &container, "--hostname", &name, "--label", &label,
+            "--network", &network.name, "--ip", &ip_text, "-v", &volume, "-v", &hosts,
+            "--stop-timeout", "3", &self.image, "node", "--role", role, "--spec",
+            "/data/spec.json",
+        ])
+        .await
+        .map_err(world_error)?;
+        self.state.borrow_mut().nodes.insert(
+            name.clone(),
+            Node {
+                container,
+                region,
+                ip,
+                running: true,
+                history_read: 0,
+            },
+        );
+        self.write_hosts()?;
+        self.record(EventKind::NodeState {
+            node: name.clone(),
+            up: true,
+        });
+        self.open_gate(&name).await
+    }
+
+    /// Sets up the node's routes and faults in its (new) network namespace, then lets its
+    /// process start.
+    async fn open_gate(&self, name: &str) -> Result<(), WorldError> {
+        let (container, region) = {
+            let state = self.state.borrow();
+            let node = &state.nodes[name];
+            (node.container.clone(), node.region.clone())
+        };
+        let pid = network::pid_of(&container).await.map_err(world_error)?;
+        network::route_to_other_regions(pid, &self.regions, &region)
+            .await
+            .map_err(world_error)?;
+        let (isolated, silenced) = {
+            let state = self.state.borrow();
+            let silenced: Vec<(String, String)> = state
+                .silenced
+                .iter()
+                .filter(|(from, _)| from == name)
+                .cloned()
+                .collect();
+            (state.isolated.contains(name), silenced)
+        };
+        if isolated {
+            isolation(pid, "-I").await.map_err(world_error)?;
+        }
+        for (_, to) in silenced {
+            if let Some(ip) = self.ip_of(&to) {
+                silence_rule(pid, "-I", ip).await.map_err(world_error)?;
+            }
+        }
+        let gate = self.folders.node(name).join("start");
+        std::fs::write(&gate, b"").map_err(|e| WorldError(format!("{name}: {e}")))
+    }
+
+    fn ip_of(&self, name: &str) -> Option<Ipv4Addr> {
+        self.state.borrow().nodes.get(name).map(|n| n.ip)
+    }
+
+    fn running_pid_target(&self, name: &str) -> Option<String> {
+        let state = self.state.borrow();
+        state
+            .nodes
+            .get(name)
+            .filter(|n| n.running)
+            .map(|n| n.container.clone())
+    }
+
+    async fn kill(&self, names: &[String]) -> Result<(), WorldError> {
+        for name in names {
+            let Some(container) = self.running_pid_target(name) else {
+                continue;
+            };
+            // The gate closes first: at the restart the process waits for its routes again.
+            let _ = std::fs::remove_file(self.folders.node(name).join("start"));
+            docker(&["kill", "--signal", "KILL", &container])
+                .await
+                .map_err(world_error)?;
+            // `docker kill` returns once the signal is sent; wait until the container is down.
+            docker(&["wait", &container]).await.map_err(world_error)?;
+            if let Some(node) = self.state.borrow_mut().nodes.get_mut(name) {
+                node.running = false;
+            }
+            self.record(EventKind::NodeState {
+                node: name.clone(),
+                up: false,
+            });
+        }
+        Ok(())
+    }
+
+    async fn restart(&self, names: &[String]) -> Result<(), WorldError> {
+        for name in names {
+            let container = {
+                let state = self.state.borrow();
+                match state.nodes.get(name) {
+                    Some(node) if !node.running => node.container.clone(),
+                    _ => continue,
+                }
+            };
+            docker(&["start", &container]).await.map_err(world_error)?;
+            if let Some(node) = self.state.borrow_mut().nodes.get_mut(name) {
+                node.running = true;
+            }
+            self.record(EventKind::NodeState {
+                node: name.clone(),
+                up: true,
+            });
+            self.open_gate(name).await?;
+        }
+        Ok(())
+    }
+
+    async fn isolate(&self, names: &[String], join: bool) -> Result<(), WorldError> {
+        for name in names {
+            let changed = {
+                let mut state = self.state.borrow_mut();
+                if join {
+                    state.isolated.remove(name)
+                } else {
+                    state.isolated.insert(name.clone())
+                }
+            };
+            let Some(container) = self.running_pid_target(name).filter(|_| changed) else {
+                continue;
+            };
+            let pid = network::pid_of(&container).await.map_err(world_error)?;
+            isolation(pid, if join { "-D" } else { "-I" })
+                .await
+                .map_err(world_error)?;
+        }
+        Ok(())
+    }
+
+    async fn silence(&self, from: &[String], to: &[String], restore: bool) -> Result<(), WorldError> {
+        for x in from {
+            for y in to.iter().filter(|y| *y != x) {
+                let changed = {
+                    let mut state = self.state.borrow_mut();
+                    let path = (x.clone(), y.clone());
+                    if restore {
+                        state.silenced.remove(&path)
+                    } else {
+                        state.silenced.insert(path)
+                    }
+                };
+                let (Some(container), Some(ip)) = (self.running_pid_target(x), self.ip_of(y))
+                else {
+                    continue;
+                };
+                if !changed {
+                    continue;
+                }
+                let pid = network::pid_of(&container).await.map_err(world_error)?;
+                silence_rule(pid, if restore { "-D" } else { "-I" }, ip)
+                    .await
+                    .map_err(world_error)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Every packet in or out of the container's network interface dropped (its loopback stays).
+async fn isolation(pid: u32, action: &str) -> Result<(), DockerError> {
+    network::in_namespace(pid, "iptables", &[action, "INPUT", "-i", "eth0", "-j", "DROP"]).await?;
+    network::in_namespace(pid, "iptables", &[action, "OUTPUT", "-o", "eth0", "-j", "DROP"])
+        .await?;
+    Ok(())
+}
+
+/// What the container sends to `to` dropped.
+async fn silence_rule(pid: u32, action: &str, to: Ipv4Addr) -> Result<(), DockerError> {
+    let to = to.to_string();
+    network::in_namespace(pid, "iptables", &[action, "OUTPUT", "-d", &to, "-j", "DROP"]).await?;
+    Ok(())
+}
+
+/// Writes `value` as JSON to a new file renamed over `path`, so a reader never sees half.
+fn write_atomically(path: &Path, value: &impl serde::Serialize) -> Result<(), WorldError> {
+    let fail = |e: String| WorldError(format!("{}: {e}", path.display()));
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| fail(e.to_string()))?;
+    }
+    let bytes = serde_json::to_vec_pretty(value).map_err(|e| fail(e.to_string()))?;
+    let partial = path.with_extension("partial");
+    std::fs::write(&partial, bytes).map_err(|e| fail(e.to_string()))?;
+    std::fs::rename(&partial, path).map_err(|e| fail(e.to_string()))
+}
+
+/// The whole lines of `path` after `offset`, as events, and the offset after them.
+fn read_new_lines(path: &Path, offset: u64) -> (Vec<Event>, u64) {
+    use std::io::{Read, Seek, SeekFrom};
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return (Vec::new(), offset);
+    };
+    let mut text = Vec::new();
+    if file.seek(SeekFrom::Start(offset)).is_err() || file.read_to_end(&mut text).is_err() {
+        return (Vec::new(), offset);
+    }
+    let complete = text.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    let events = text[..complete]
+        .split(|b| *b == b'\n')
+        .filter(|line| !line.is_empty())
+        .filter_map(|line| serde_json::from_slice::<Event>(line).ok())
+        .collect();
+    (events, offset + complete as u64)
+}
+
+impl World for ContainerWorld {
+    fn clock(&self) -> Clock {
+        Clock::Run {
+            epoch_unix_ms: self.epoch_unix_ms,
+        }
+    }
+
+    fn net(&self) -> Arc<dyn Net> {
+        self.net.clone()
+    }
+
+    fn record(&self, event: EventKind) {
+        let at_ms = self.clock_now_ms();
+        self.state.borrow_mut().history.push(at_ms, event);
+    }
+
+    fn apply(&self, change: Change) -> LocalFuture<'_, Result<(), WorldError>> {
+        Box::pin(async move {
+            match change {
+                Change::Start(spec) => self.start(*spec).await,
+                Change::Kill(nodes) => self.kill(&nodes).await,
+                Change::Restart(nodes) => self.restart(&nodes).await,
+                Change::Silence { from, to } => self.silence(&from, &to, false).await,
+                Change::Restore { from, to } => self.silence(&from, &to, true).await,
+                Change::Isolate(nodes) => self.isolate(&nodes, false).await,
+                Change::Rejoin(nodes) => self.isolate(&nodes, true).await,
+                Change::Delay(..) => Err(WorldError(
+                    "the containers substrate cannot change latency (see its capabilities)".into(),
+                )),
+            }
+        })
+    }
+
+    fn nodes(&self) -> Vec<String> {
+        self.state.borrow().nodes.keys().cloned().collect()
+    }
+
+    fn operations_pending(&self) -> usize {
+        self.collect_node_histories();
+        self.state.borrow().history.operations_pending()
+    }
+}
