@@ -44,6 +44,19 @@ pub enum Role {
 }
 
 impl Role {
+    /// The port that accepts connections once the node serves everything (its last bound
+    /// listener), if it listens at all: what a substrate that starts nodes in the background
+    /// waits for.
+    pub fn ready_port(&self) -> Option<u16> {
+        use super::wire::{CA_OPERATIONS_PORT, CONSOLE_PORT, GRPC_WEB_PORT};
+        match self {
+            Role::Peer(_) | Role::Orderer(_) => Some(GRPC_WEB_PORT),
+            Role::Ca(_) => Some(CA_OPERATIONS_PORT),
+            Role::Console(_) => Some(CONSOLE_PORT),
+            Role::Client(_) => None,
+        }
+    }
+
     /// The name `hadr node --role` takes.
     pub fn name(&self) -> &'static str {
         match self {
@@ -213,7 +226,7 @@ impl Disk {
             }
             Role::Ca(ca) => {
                 let state = match saved {
-                    Some(bytes) => postcard::from_bytes(bytes)
+                    Some(bytes) => serde_json::from_slice(bytes)
                         .map_err(|e| format!("{}: CA disk: {e}", spec.name))?,
                     None => ca.state.clone(),
                 };
@@ -244,7 +257,8 @@ impl Disk {
     pub fn save(&self) -> Option<Vec<u8>> {
         match self {
             Disk::Peer(state) => postcard::to_allocvec(&state.borrow().to_disk()).ok(),
-            Disk::Ca(state) => postcard::to_allocvec(&*state.lock().ok()?).ok(),
+            // JSON: the CA's registry has optional fields a non-self-describing format loses.
+            Disk::Ca(state) => serde_json::to_vec(&*state.lock().ok()?).ok(),
             Disk::Console(console) => Some(console.save_records()),
             Disk::Orderer(_) | Disk::None => None,
         }

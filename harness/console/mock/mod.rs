@@ -92,8 +92,31 @@ struct Store {
     stored_bytes: usize,
     keys: BTreeMap<String, auth::ApiKey>,
     /// By SHA-256 of the token: the console keeps no token in clear.
+    #[serde(with = "token_list")]
     tokens: BTreeMap<[u8; 32], auth::AccessToken>,
     tx_counter: u64,
+}
+
+/// Tokens saved as a list of pairs: JSON maps need text keys.
+mod token_list {
+    use super::auth::AccessToken;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::collections::BTreeMap;
+
+    pub fn serialize<S: Serializer>(
+        tokens: &BTreeMap<[u8; 32], AccessToken>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        tokens.iter().collect::<Vec<_>>().serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<BTreeMap<[u8; 32], AccessToken>, D::Error> {
+        Ok(Vec::<([u8; 32], AccessToken)>::deserialize(deserializer)?
+            .into_iter()
+            .collect())
+    }
 }
 
 impl Store {
@@ -167,15 +190,16 @@ impl MockConsole {
         })
     }
 
-    /// The saved form of the console's records, keys and tokens (what survives a restart).
+    /// The saved form of the console's records, keys and tokens (what survives a restart),
+    /// as JSON: the records' optional fields need a self-describing format.
     pub fn save_records(&self) -> Vec<u8> {
         let store = self.store.lock().expect("console store");
-        postcard::to_allocvec(&*store).unwrap_or_default()
+        serde_json::to_vec(&*store).unwrap_or_default()
     }
 
     /// Puts back records saved by [`MockConsole::save_records`].
     pub fn restore_records(&self, saved: &[u8]) -> Result<(), String> {
-        let store: Store = postcard::from_bytes(saved).map_err(|e| e.to_string())?;
+        let store: Store = serde_json::from_slice(saved).map_err(|e| e.to_string())?;
         *self.store.lock().expect("console store") = store;
         Ok(())
     }

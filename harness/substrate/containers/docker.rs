@@ -112,3 +112,23 @@ pub fn remove_labelled(label: &str, value: Option<&str>) -> Result<Vec<String>, 
     }
     Ok(removed)
 }
+
+/// Writes the log of every container of run `run_id` to `folder/<container>.log`.
+pub fn save_logs(run_id: &str, folder: &std::path::Path) {
+    let filter = format!("label={RUN_LABEL}={run_id}");
+    let Ok(names) = docker_blocking(&["ps", "-a", "--format", "{{.Names}}", "--filter", &filter])
+    else {
+        return;
+    };
+    let _ = std::fs::create_dir_all(folder);
+    for name in names.split_whitespace() {
+        if let Ok(output) = std::process::Command::new("docker")
+            .args(["logs", "--timestamps", name])
+            .output()
+        {
+            let mut log = output.stdout;
+            log.extend_from_slice(&output.stderr);
+            let _ = std::fs::write(folder.join(format!("{name}.log")), log);
+        }
+    }
+}

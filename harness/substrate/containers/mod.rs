@@ -187,6 +187,10 @@ fn run_id(scenario: &Scenario) -> String {
     )
 }
 
+/// Where to keep every container's log before the cleanup removes it (for a person finding
+/// out why a run failed): `HADR_CONTAINERS_LOGS=DIR`.
+pub const LOGS_VARIABLE: &str = "HADR_CONTAINERS_LOGS";
+
 /// Removes the run's containers, networks and folder when dropped: at the end, on an error,
 /// and while a panic unwinds.
 struct Cleanup {
@@ -196,6 +200,9 @@ struct Cleanup {
 
 impl Drop for Cleanup {
     fn drop(&mut self) {
+        if let Some(folder) = std::env::var_os(LOGS_VARIABLE) {
+            docker::save_logs(&self.run_id, Path::new(&folder));
+        }
         if let Err(e) = docker::remove_labelled(docker::RUN_LABEL, Some(&self.run_id)) {
             eprintln!("hadr: cleaning up run {}: {e}", self.run_id);
         }

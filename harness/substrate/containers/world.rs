@@ -40,6 +40,8 @@ impl RunFolders {
 
 struct Node {
     container: String,
+    /// Where it accepts connections once it serves.
+    ready_port: Option<u16>,
     region: String,
     ip: Ipv4Addr,
     running: bool,
@@ -69,6 +71,9 @@ pub struct ContainerWorld {
     net: Arc<HostsNet>,
     state: RefCell<State>,
 }
+
+/// How long a started node may take to accept connections.
+const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 fn world_error(e: DockerError) -> WorldError {
     WorldError(e.0)
@@ -165,6 +170,7 @@ impl ContainerWorld {
         std::fs::create_dir_all(&data)
             .map_err(|e| WorldError(format!("{name}: its volume {}: {e}", data.display())))?;
         let role = spec.role.name();
+        let ready_port = spec.role.ready_port();
         let process = ProcessSpec {
             node: spec,
             epoch_unix_ms: self.epoch_unix_ms,
@@ -191,6 +197,7 @@ impl ContainerWorld {
             name.clone(),
             Node {
                 container,
+                ready_port,
                 region,
                 ip,
                 running: true,
@@ -217,26 +224,54 @@ impl ContainerWorld {
         network::route_to_other_regions(pid, &self.regions, &region)
             .await
             .map_err(world_error)?;
-        let (isolated, silenced) = {
-            let state = self.state.borrow();
-            let silenced: Vec<(String, String)> = state
-                .silenced
-                .iter()
-                .filter(|(from, _)| from == name)
-                .cloned()
-                .collect();
-            (state.isolated.contains(name), silenced)
-        };
+        let isolated = self.state.borrow().isolated.contains(name);
+        // The router's rules outlive the restart (the address stays); the node's own rule
+        // against the harness went with its old network namespace.
         if isolated {
-            isolation(pid, "-I").await.map_err(world_error)?;
-        }
-        for (_, to) in silenced {
-            if let Some(ip) = self.ip_of(&to) {
-                silence_rule(pid, "-I", ip).await.map_err(world_error)?;
-            }
+            self.cut_from_harness(pid, &region, "-I").await?;
         }
         let gate = self.folders.node(name).join("start");
-        std::fs::write(&gate, b"").map_err(|e| WorldError(format!("{name}: {e}")))
+        std::fs::write(&gate, b"").map_err(|e| WorldError(format!("{name}: {e}")))?;
+        self.wait_until_serving(name).await
+    }
+
+    /// Returns once the node accepts connections on its last listener (on `sim` a started
+    /// node listens at once; here its process needs a moment), or fails after
+    /// [`READY_TIMEOUT`] with its log. An isolated node is not waited for: nothing reaches it.
+    async fn wait_until_serving(&self, name: &str) -> Result<(), WorldError> {
+        let (ip, port, container, isolated) = {
+            let state = self.state.borrow();
+            let node = &state.nodes[name];
+            (
+                node.ip,
+                node.ready_port,
+                node.container.clone(),
+                state.isolated.contains(name),
+            )
+        };
+        let Some(port) = port.filter(|_| !isolated) else {
+            return Ok(());
+        };
+        let deadline = tokio::time::Instant::now() + READY_TIMEOUT;
+        loop {
+            let attempt = tokio::time::timeout(
+                std::time::Duration::from_secs(1),
+                tokio::net::TcpStream::connect((ip, port)),
+            );
+            if let Ok(Ok(_)) = attempt.await {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() > deadline {
+                let log = docker(&["logs", "--tail", "20", &container])
+                    .await
+                    .unwrap_or_default();
+                return Err(WorldError(format!(
+                    "{name} did not accept connections on {ip}:{port} within {READY_TIMEOUT:?}; \
+                     its log ends: {log}"
+                )));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
     }
 
     fn ip_of(&self, name: &str) -> Option<Ipv4Addr> {
@@ -298,6 +333,7 @@ impl ContainerWorld {
     }
 
     async fn isolate(&self, names: &[String], join: bool) -> Result<(), WorldError> {
+        let action = if join { "-D" } else { "-I" };
         for name in names {
             let changed = {
                 let mut state = self.state.borrow_mut();
@@ -307,18 +343,57 @@ impl ContainerWorld {
                     state.isolated.insert(name.clone())
                 }
             };
-            let Some(container) = self.running_pid_target(name).filter(|_| changed) else {
+            let Some(ip) = self.ip_of(name).filter(|_| changed) else {
                 continue;
             };
-            let pid = network::pid_of(&container).await.map_err(world_error)?;
-            isolation(pid, if join { "-D" } else { "-I" })
-                .await
-                .map_err(world_error)?;
+            let ip = ip.to_string();
+            self.router_rule(action, &["-s", &ip]).await?;
+            self.router_rule(action, &["-d", &ip]).await?;
+            if let Some(container) = self.running_pid_target(name) {
+                let region = self.state.borrow().nodes[name].region.clone();
+                let pid = network::pid_of(&container).await.map_err(world_error)?;
+                self.cut_from_harness(pid, &region, action).await?;
+            }
         }
         Ok(())
     }
 
+    /// What the harness (the host, on the node's own network) sends the node dropped as it
+    /// arrives: the harness's packets vanish, and so do the node's answers to them.
+    async fn cut_from_harness(&self, pid: u32, region: &str, action: &str) -> Result<(), WorldError> {
+        let Some(network) = self.regions.networks.get(region) else {
+            return Ok(());
+        };
+        let host = network.gateway().to_string();
+        network::in_namespace(pid, "iptables", &[action, "INPUT", "-s", &host, "-j", "DROP"])
+            .await
+            .map(|_| ())
+            .map_err(world_error)
+    }
+
+    /// A DROP rule in the router's FORWARD chain: traffic between regions vanishes on the
+    /// path, neither end is told (no RST, no ICMP), and TCP retransmits until it flows again.
+    async fn router_rule(&self, action: &str, matching: &[&str]) -> Result<(), WorldError> {
+        let mut args = vec![action, "FORWARD"];
+        args.extend_from_slice(matching);
+        args.extend_from_slice(&["-j", "DROP"]);
+        network::in_namespace(self.router_pid().await?, "iptables", &args)
+            .await
+            .map(|_| ())
+            .map_err(world_error)
+    }
+
+    async fn router_pid(&self) -> Result<u32, WorldError> {
+        let router = self
+            .regions
+            .router
+            .as_deref()
+            .ok_or_else(|| WorldError("the run has no router".into()))?;
+        network::pid_of(router).await.map_err(world_error)
+    }
+
     async fn silence(&self, from: &[String], to: &[String], restore: bool) -> Result<(), WorldError> {
+        let action = if restore { "-D" } else { "-I" };
         for x in from {
             for y in to.iter().filter(|y| *y != x) {
                 let changed = {
@@ -330,36 +405,24 @@ impl ContainerWorld {
                         state.silenced.insert(path)
                     }
                 };
-                let (Some(container), Some(ip)) = (self.running_pid_target(x), self.ip_of(y))
-                else {
+                let (Some(ip_x), Some(ip_y)) = (self.ip_of(x), self.ip_of(y)) else {
                     continue;
                 };
                 if !changed {
                     continue;
                 }
-                let pid = network::pid_of(&container).await.map_err(world_error)?;
-                silence_rule(pid, if restore { "-D" } else { "-I" }, ip)
-                    .await
-                    .map_err(world_error)?;
+                if self.state.borrow().nodes[x].region == self.state.borrow().nodes[y].region {
+                    return Err(WorldError(format!(
+                        "{x} and {y} share a region: the containers substrate silences paths \
+                         between regions only"
+                    )));
+                }
+                let (ip_x, ip_y) = (ip_x.to_string(), ip_y.to_string());
+                self.router_rule(action, &["-s", &ip_x, "-d", &ip_y]).await?;
             }
         }
         Ok(())
     }
-}
-
-/// Every packet in or out of the container's network interface dropped (its loopback stays).
-async fn isolation(pid: u32, action: &str) -> Result<(), DockerError> {
-    network::in_namespace(pid, "iptables", &[action, "INPUT", "-i", "eth0", "-j", "DROP"]).await?;
-    network::in_namespace(pid, "iptables", &[action, "OUTPUT", "-o", "eth0", "-j", "DROP"])
-        .await?;
-    Ok(())
-}
-
-/// What the container sends to `to` dropped.
-async fn silence_rule(pid: u32, action: &str, to: Ipv4Addr) -> Result<(), DockerError> {
-    let to = to.to_string();
-    network::in_namespace(pid, "iptables", &[action, "OUTPUT", "-d", &to, "-j", "DROP"]).await?;
-    Ok(())
 }
 
 /// Writes `value` as JSON to a new file renamed over `path`, so a reader never sees half.
