@@ -17,6 +17,7 @@ pub mod console;
 pub mod gossip;
 pub mod ledger;
 pub mod limits;
+pub mod recovery;
 pub mod testkit;
 pub mod transactions;
 pub mod view;

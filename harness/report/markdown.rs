@@ -278,8 +278,11 @@ fn faults(out: &mut String, report: &Report) {
         let _ = writeln!(out, "None.\n");
         return;
     }
-    let _ = writeln!(out, "| # | Fault | Regions | Planned | Started | Healed |");
-    let _ = writeln!(out, "| --- | --- | --- | --- | --- | --- |");
+    let _ = writeln!(
+        out,
+        "| # | Fault | Regions | Planned | Started | Healed | Membership drop | Caught up |"
+    );
+    let _ = writeln!(out, "| --- | --- | --- | --- | --- | --- | --- | --- |");
     for fault in &report.faults {
         let planned = format!(
             "{} into the workload, {}",
@@ -292,12 +295,18 @@ fn faults(out: &mut String, report: &Report) {
         );
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {planned} | {} | {} |",
+            "| {} | {} | {} | {planned} | {} | {} | {} | {} |",
             fault.index,
             cell(&fault.description),
             cell(&fault.regions.join(", ")),
             fault.started_at_ms.map_or("never".to_string(), secs),
-            fault.healed_at_ms.map_or("never".to_string(), secs)
+            fault.healed_at_ms.map_or("never".to_string(), secs),
+            fault
+                .membership_drop_ms
+                .map_or("-".to_string(), |ms| format!("after {}", secs(ms))),
+            fault
+                .caught_up_ms
+                .map_or("-".to_string(), |ms| format!("{} after the heal", secs(ms)))
         );
     }
     out.push('\n');

@@ -113,6 +113,12 @@ pub struct FaultReport {
     /// As it happened (None: it never started / never healed).
     pub started_at_ms: Option<TimeMs>,
     pub healed_at_ms: Option<TimeMs>,
+    /// A region outage: from its start until every surviving peer stopped listing the
+    /// region's peers (membership sampled every 5 s); None: not measured or never.
+    pub membership_drop_ms: Option<TimeMs>,
+    /// From its heal until every peer had the height the highest peer had at the heal
+    /// (ledgers sampled every second); None: not measured or never.
+    pub caught_up_ms: Option<TimeMs>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -244,6 +250,20 @@ fn faults_report(scenario: &Scenario, history: &History) -> Vec<FaultReport> {
                 planned_duration_ms: fault.duration.map(|d| d.as_millis() as u64),
                 started_at_ms: happened.map(|w| w.start_ms),
                 healed_at_ms: happened.and_then(|w| w.heal_ms),
+                membership_drop_ms: match (&fault.kind, happened) {
+                    (FaultKind::RegionOutage { region, .. }, Some(w)) => {
+                        crate::checks::recovery::membership_drop_ms(
+                            history,
+                            std::slice::from_ref(region),
+                            w.start_ms,
+                            w.heal_ms.unwrap_or(TimeMs::MAX),
+                        )
+                    }
+                    _ => None,
+                },
+                caught_up_ms: happened
+                    .and_then(|w| w.heal_ms)
+                    .and_then(|heal| crate::checks::recovery::caught_up_ms(history, heal)),
             }
         })
         .collect()
