@@ -61,11 +61,11 @@ pub fn check(scenario: &Scenario, substrate: &str, can: &Capabilities) -> Result
     for (index, fault) in scenario.faults.iter().enumerate() {
         let kind = fault.kind.name();
         let what = format!("fault {index} (`{kind}`)");
-        if !can.faults.contains(&kind) {
-            return refuse(what, "it cannot inject this kind of fault");
-        }
         if let (FaultKind::Latency { .. }, Some(why)) = (&fault.kind, &can.no_latency) {
             return refuse(what, why);
+        }
+        if !can.faults.contains(&kind) {
+            return refuse(what, "it cannot inject this kind of fault");
         }
         let restarts_an_orderer = fault.duration.is_some()
             && match &fault.kind {
