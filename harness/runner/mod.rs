@@ -10,6 +10,8 @@ pub mod network;
 pub mod observe;
 pub mod prebuilt;
 pub mod progress;
+#[cfg(test)]
+mod tests;
 
 use crate::history::{EventKind, History};
 use crate::node::spec::{ClientSpec, NodeSpec, Role};

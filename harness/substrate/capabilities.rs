@@ -81,3 +81,92 @@ pub fn check(scenario: &Scenario, substrate: &str, can: &Capabilities) -> Result
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::testkit::{outage, three_region_scenario};
+    use crate::scenario::model::{Fault, RealNetwork};
+    use std::time::Duration;
+
+    fn containers_like() -> Capabilities {
+        Capabilities {
+            faults: vec!["region_outage", "partition", "one_way_partition", "node_crash"],
+            no_latency: Some("no netem".into()),
+            no_ordering_restart: Some("Raft log in memory".into()),
+        }
+    }
+
+    fn without_emulation() -> Scenario {
+        let mut scenario = three_region_scenario();
+        scenario.real_network = RealNetwork {
+            emulate_round_trips: false,
+        };
+        scenario
+    }
+
+    #[test]
+    fn sim_runs_everything() {
+        let mut scenario = three_region_scenario();
+        scenario.faults.push(outage("us-east", 10, Some(5)));
+        assert_eq!(check(&scenario, "sim", &Capabilities::everything()), Ok(()));
+    }
+
+    #[test]
+    fn emulated_round_trips_need_latency() {
+        let refused = check(&three_region_scenario(), "containers", &containers_like());
+        assert!(refused.unwrap_err().contains("no netem"));
+        assert_eq!(check(&without_emulation(), "containers", &containers_like()), Ok(()));
+    }
+
+    #[test]
+    fn restarting_an_ordering_node_needs_a_saved_raft_log() {
+        let can = containers_like();
+        // three_region_scenario's ordering nodes are all in us-east.
+        let mut lost = without_emulation();
+        lost.faults = vec![outage("us-east", 10, Some(5))];
+        assert!(check(&lost, "containers", &can).unwrap_err().contains("fault 0"));
+        // Lost for good: nothing restarts.
+        lost.faults = vec![outage("us-east", 10, None)];
+        assert_eq!(check(&lost, "containers", &can), Ok(()));
+        // Cut: the processes keep running.
+        let mut cut = without_emulation();
+        cut.faults = vec![Fault {
+            at: Duration::from_secs(10),
+            duration: Some(Duration::from_secs(5)),
+            kind: FaultKind::RegionOutage {
+                region: "us-east".into(),
+                mode: OutageMode::Cut,
+            },
+        }];
+        assert_eq!(check(&cut, "containers", &can), Ok(()));
+        let mut crash = without_emulation();
+        crash.faults = vec![Fault {
+            at: Duration::from_secs(10),
+            duration: Some(Duration::from_secs(5)),
+            kind: FaultKind::NodeCrash {
+                node: "orderer0.us-east".into(),
+            },
+        }];
+        assert!(check(&crash, "containers", &can).is_err());
+    }
+
+    #[test]
+    fn a_kind_the_substrate_lacks_is_named() {
+        let mut scenario = without_emulation();
+        scenario.faults = vec![Fault {
+            at: Duration::from_secs(10),
+            duration: Some(Duration::from_secs(5)),
+            kind: FaultKind::Partition {
+                sides: [vec!["us-east".into()], vec!["us-west".into()]],
+            },
+        }];
+        let can = Capabilities {
+            faults: vec!["region_outage"],
+            ..containers_like()
+        };
+        let refused = check(&scenario, "kubernetes", &can).unwrap_err();
+        assert!(refused.contains("the kubernetes substrate cannot run"), "{refused}");
+        assert!(refused.contains("fault 0 (`partition`)"), "{refused}");
+    }
+}
