@@ -508,6 +508,23 @@ fn a_crashed_peer_leaves_the_others_membership_at_the_first_failed_send() {
     println!("crashed peer left membership after (ms): {drops:?}");
 }
 
+/// Every client call: (invoked, how long it took, its detail).
+fn client_calls(history: &History) -> Vec<(TimeMs, TimeMs, String)> {
+    let mut invoked = BTreeMap::new();
+    let mut calls = Vec::new();
+    for (at_ms, op) in history.iter(|k| match k {
+        EventKind::Op(op) if op.process.starts_with("client") => Some(op),
+        _ => None,
+    }) {
+        if op.phase == OpPhase::Invoke {
+            invoked.insert(op.op_id, at_ms);
+        } else if let Some(&start_ms) = invoked.get(&op.op_id) {
+            calls.push((start_ms, at_ms - start_ms, op.detail.clone()));
+        }
+    }
+    calls
+}
+
 /// The region of the Raft leader sampled last at or before `at_ms`.
 fn leader_region(history: &History, at_ms: TimeMs) -> Option<String> {
     history
@@ -545,6 +562,10 @@ fn losing_the_ordering_leaders_region_elects_a_new_leader_within_the_election_ti
             .find(|r| *r != leader)
             .expect("another region");
     }
+    // Deadlines long enough to see what the network answers: a call that waits for a killed
+    // node shows as a long call, not as the client's own deadline.
+    scenario.workload.gateway.timeouts.endorse = Duration::from_secs(60);
+    scenario.workload.gateway.timeouts.submit = Duration::from_secs(30);
 
     let (report, history) = run(&scenario);
     assert!(report.passed, "{:#?}", report.expectations);
@@ -554,6 +575,23 @@ fn losing_the_ordering_leaders_region_elects_a_new_leader_within_the_election_ti
         leader_region(&history, start_ms).as_deref(),
         Some(leader.as_str()),
         "the leader just before the outage"
+    );
+    // The killed processes' hosts stay up: connections to them end and dials are refused at
+    // once, so no call waits for them. The longest wait is a Gateway's submit through both
+    // followers while they still forward to the dead leader: General.Cluster.RPCTimeout each.
+    let rpc_timeout_ms = ms(scenario.topology.fabric.ordering.rpc_timeout);
+    let slowest_ms = client_calls(&history)
+        .into_iter()
+        .filter(|(invoked_ms, ..)| (start_ms..heal_ms).contains(invoked_ms))
+        .map(|(invoked_ms, took_ms, detail)| (took_ms, invoked_ms, detail))
+        .max()
+        .expect("calls during the outage");
+    assert!(
+        slowest_ms.0 <= 2 * rpc_timeout_ms + 1_000,
+        "a call invoked at {} ms during the killed outage took {} ms: {}",
+        slowest_ms.1,
+        slowest_ms.0,
+        slowest_ms.2
     );
     let (elected_ms, new_leader) = history
         .iter(|k| match k {

@@ -441,17 +441,16 @@ impl Orderer {
 }
 
 impl Orderer {
-    /// Answers a queued broadcast. After a failure the broadcast stream is closed, as
-    /// broadcast.go's Handle returns after the first non-SUCCESS response.
+    /// Answers a queued broadcast. broadcast.go's Handle returns after the first non-SUCCESS
+    /// response, which ends that Broadcast stream only: a framed `Broadcast` request is one
+    /// stream (the Gateway opens one per submit, F internal/pkg/gateway/submit.go broadcast),
+    /// and the connection carrying it is the Gateway's gRPC connection to this node, which
+    /// other submits share. Closing it would fail theirs as "connection lost".
     fn answer(&mut self, ticket: BroadcastTicket, response: BroadcastResponse) {
         match self.queued.remove(&ticket) {
             Some(Pending::Framed(connection, id)) => {
-                let failed = response.status != Status::Success;
                 self.links
                     .send(connection, &Wire::BroadcastReply { id, response });
-                if failed {
-                    self.links.close_id(connection);
-                }
             }
             Some(Pending::GrpcWeb(reply)) => {
                 let _ = reply.send(response);

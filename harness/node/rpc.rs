@@ -34,8 +34,9 @@ impl std::fmt::Display for CallError {
 struct Calls {
     links: Links<String>,
     next_request: u64,
-    /// Requests waiting for a reply: id -> (endpoint, where to answer).
-    pending: BTreeMap<u64, (String, oneshot::Sender<Wire>)>,
+    /// Requests waiting for a reply: id -> (endpoint, where to answer: the reply, or why the
+    /// connection failed).
+    pending: BTreeMap<u64, (String, oneshot::Sender<Result<Wire, String>>)>,
     /// Requests waiting for a dial to finish, by endpoint.
     waiting_dial: BTreeMap<String, Vec<Wire>>,
     dial_timeout: Duration,
@@ -80,7 +81,8 @@ impl Rpc {
             answer
         };
         match tokio::time::timeout(timeout, answer).await {
-            Ok(Ok(reply)) => Ok(reply),
+            Ok(Ok(Ok(reply))) => Ok(reply),
+            Ok(Ok(Err(why))) => Err(CallError::Unavailable(format!("{endpoint}: {why}"))),
             Ok(Err(_)) => Err(CallError::Unavailable(format!(
                 "{endpoint}: connection lost"
             ))),
@@ -95,7 +97,7 @@ impl Rpc {
     pub fn disconnect(&self, endpoint: &str) {
         let mut calls = self.calls.borrow_mut();
         calls.links.close(&endpoint.to_string());
-        calls.drop_endpoint(endpoint);
+        calls.drop_endpoint(endpoint, "connection lost");
     }
 }
 
@@ -117,10 +119,20 @@ impl Calls {
         }
     }
 
-    /// Fails every request to `endpoint` (the connection or the dial is gone).
-    fn drop_endpoint(&mut self, endpoint: &str) {
+    /// Fails every request to `endpoint` (the connection or the dial is gone) with `why`.
+    fn drop_endpoint(&mut self, endpoint: &str, why: &str) {
         self.waiting_dial.remove(endpoint);
-        self.pending.retain(|_, (to, _)| to != endpoint);
+        let failed: Vec<u64> = self
+            .pending
+            .iter()
+            .filter(|(_, (to, _))| to == endpoint)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in failed {
+            if let Some((_, answer)) = self.pending.remove(&id) {
+                let _ = answer.send(Err(why.to_string()));
+            }
+        }
     }
 }
 
@@ -135,13 +147,13 @@ async fn pump(calls: Rc<RefCell<Calls>>, mut events: LinkEvents<String>) {
                     ConnectionEvent::Message(_, reply) => {
                         if let Some(id) = reply_id(&reply) {
                             if let Some((_, answer)) = calls.pending.remove(&id) {
-                                let _ = answer.send(reply);
+                                let _ = answer.send(Ok(reply));
                             }
                         }
                     }
                     ConnectionEvent::Closed(id, _) => {
                         if let Some(endpoint) = calls.links.closed(id) {
-                            calls.drop_endpoint(&endpoint);
+                            calls.drop_endpoint(&endpoint, "connection lost");
                         }
                     }
                 }
@@ -149,13 +161,21 @@ async fn pump(calls: Rc<RefCell<Calls>>, mut events: LinkEvents<String>) {
             Some((endpoint, result)) = events.dialed.recv() => {
                 let mut calls = calls.borrow_mut();
                 let label = endpoint.clone();
+                // What grpc-go reports for a dial a live host refused (its process is gone).
+                let why = match &result {
+                    Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                        "connection refused".to_string()
+                    }
+                    Err(e) => e.to_string(),
+                    Ok(_) => String::new(),
+                };
                 match calls.links.dial_finished(endpoint.clone(), result, label) {
                     Some(connection) => {
                         for message in calls.waiting_dial.remove(&endpoint).unwrap_or_default() {
                             calls.links.send(connection, &message);
                         }
                     }
-                    None => calls.drop_endpoint(&endpoint),
+                    None => calls.drop_endpoint(&endpoint, &why),
                 }
             }
             // A client listens on nothing.

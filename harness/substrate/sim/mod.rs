@@ -15,7 +15,7 @@ use crate::history::{EventKind, History};
 use crate::scenario::layout::region_of;
 use crate::scenario::model::Topology;
 use crate::substrate::{RunStopped, StopCause};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
 use std::net::IpAddr;
@@ -89,7 +89,8 @@ pub enum Command {
     /// Start a node (a console deploying a CA or peer, or the initial network).
     StartHost { name: String, program: HostProgram },
     /// Kill hosts' software: their streams end with FIN or RST, in-memory state is gone,
-    /// disks stay.
+    /// disks stay. The hosts' kernels stay up: a dial to a killed host is refused and a
+    /// segment of one of its old connections is answered with RST, at once.
     Kill(Vec<String>),
     /// Start killed hosts again from their disks.
     Restart(Vec<String>),
@@ -280,11 +281,12 @@ where
 }
 
 /// The network's state the step loop keeps between steps: silenced links and the held
-/// links turmoil carries them on (links.rs).
+/// links turmoil carries them on (links.rs), and which hosts' software is killed.
 #[derive(Default)]
 struct Network {
     silences: links::Silences,
     held: BTreeMap<(IpAddr, IpAddr), links::HeldLink>,
+    killed: BTreeMap<String, Rc<Cell<bool>>>,
 }
 
 impl Network {
@@ -319,6 +321,13 @@ impl Network {
         link.changed();
     }
 
+    /// Marks `host`'s software killed (its restarts run [`kernel_only`]) or alive again.
+    fn set_killed(&self, host: &str, killed: bool) {
+        if let Some(flag) = self.killed.get(host) {
+            flag.set(killed);
+        }
+    }
+
     /// Forwards what flows on held links, and releases those nothing holds any more.
     fn step(&mut self, sim: &mut turmoil::Sim<'_>, now: Duration) {
         links::forward(sim, &mut self.held, now);
@@ -333,6 +342,12 @@ impl Network {
             sim.release(key.0, key.1);
         }
     }
+}
+
+/// What runs on a host whose processes were killed: nothing but its kernel, which turmoil
+/// runs for every host with software.
+fn kernel_only() -> Pin<Box<dyn Future<Output = turmoil::Result>>> {
+    Box::pin(std::future::pending())
 }
 
 fn apply_commands(
@@ -363,7 +378,15 @@ fn apply_commands(
         match command {
             Command::StartHost { name, program } => {
                 let existing = control.hosts();
-                sim.host(name.as_str(), move || program());
+                let killed = Rc::new(Cell::new(false));
+                network.killed.insert(name.clone(), killed.clone());
+                sim.host(name.as_str(), move || {
+                    if killed.get() {
+                        kernel_only()
+                    } else {
+                        program()
+                    }
+                });
                 for other in existing {
                     sim.set_link_latency(name.as_str(), other.as_str(), link_delay(&name, &other));
                 }
@@ -373,7 +396,15 @@ fn apply_commands(
             Command::Kill(hosts) => {
                 for host in hosts {
                     if control.is_running(&host) {
-                        sim.crash(host.as_str());
+                        // Not `sim.crash`: turmoil delivers nothing to a crashed host, so a
+                        // dial to it would neither be refused nor time out before the
+                        // restart, when the new process would accept it. Restarting the
+                        // host into a program that does nothing drops every task (FIN or
+                        // RST on each stream, as `crash` does) and leaves its network stack
+                        // answering: SYNs to ports nothing listens on are refused, segments
+                        // of connections it no longer has get RST.
+                        network.set_killed(&host, true);
+                        sim.bounce(host.as_str());
                         control
                             .shared
                             .borrow_mut()
@@ -386,6 +417,7 @@ fn apply_commands(
             Command::Restart(hosts) => {
                 for host in hosts {
                     if !control.is_running(&host) {
+                        network.set_killed(&host, false);
                         sim.bounce(host.as_str());
                         control.shared.borrow_mut().hosts.insert(host.clone(), true);
                         record(&host, true);
@@ -623,6 +655,71 @@ mod tests {
             })
             .collect();
         assert_eq!(states, vec![true, false, true]);
+    }
+
+    /// A killed process's host stays up: its kernel closes the process's sockets (FIN, or
+    /// RST with unread data), answers segments of those connections with RST and refuses
+    /// dials to its ports at once. Nothing waits for a timeout.
+    #[test]
+    fn a_killed_host_ends_its_connections_and_refuses_dials_at_once() {
+        let Driven { outcome, .. } = drive(
+            &topology(),
+            1,
+            Duration::from_millis(1),
+            Duration::from_secs(60),
+            move |control| async move {
+                control
+                    .apply(Command::StartHost {
+                        name: "node.west".into(),
+                        program: echo_node(Rc::new(RefCell::new(0))),
+                    })
+                    .await;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                // One stream the client only reads from, one it writes to after the kill.
+                let mut reader = turmoil::net::TcpStream::connect("node.west:7000")
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let mut writer = turmoil::net::TcpStream::connect("node.west:7000")
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let mut buf = [0u8; 4];
+                writer.write_all(b"ping").await.map_err(|e| e.to_string())?;
+                writer
+                    .read_exact(&mut buf)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                control.apply(Command::Kill(vec!["node.west".into()])).await;
+                let killed_at = tokio::time::Instant::now();
+                let soon = Duration::from_millis(100);
+                let read = tokio::time::timeout(soon, reader.read(&mut buf)).await;
+                if !matches!(read, Ok(Ok(0)) | Ok(Err(_))) {
+                    return Err(format!("reader after the kill: {read:?}"));
+                }
+                let exchange = async {
+                    writer.write_all(b"ping").await?;
+                    writer.read_exact(&mut buf).await
+                };
+                let write = tokio::time::timeout(soon, exchange).await;
+                if !matches!(write, Ok(Err(_))) {
+                    return Err(format!("writer after the kill: {write:?}"));
+                }
+                let dial =
+                    tokio::time::timeout(soon, turmoil::net::TcpStream::connect("node.west:7000"))
+                        .await;
+                if !matches!(dial, Ok(Err(_))) {
+                    return Err(format!(
+                        "a dial to the killed host: {:?}",
+                        dial.map(|r| r.is_ok())
+                    ));
+                }
+                if killed_at.elapsed() > Duration::from_millis(50) {
+                    return Err(format!("took {:?}", killed_at.elapsed()));
+                }
+                Ok(())
+            },
+            |_, _| {},
+        );
+        outcome.unwrap();
     }
 
     #[test]
