@@ -258,19 +258,20 @@ fn an_interrupted_run_leaves_nothing_behind() {
     if !docker_or_skip("an_interrupted_run_leaves_nothing_behind") {
         return;
     }
+    let out = out_dir("containers-interrupted");
     let mut child = Command::new(env!("CARGO_BIN_EXE_hadr"))
         .args(["run", SMOKE, "--substrate", "containers", "--quiet", "--out"])
-        .arg(out_dir("containers-interrupted"))
+        .arg(&out)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // The run's label holds the process ID: wait until one of its containers exists.
+    // The run's label holds the process ID: wait until its consoles are being deployed.
     let mark = format!("-{}-", child.id());
     let ours = |labels: &[String]| labels.iter().filter(|l| l.contains(&mark)).count();
     let deadline = Instant::now() + Duration::from_secs(90);
-    while ours(&labelled_objects()) < 3 {
+    while ours(&labelled_objects()) < 6 {
         assert!(Instant::now() < deadline, "no container of the run appeared");
         assert!(child.try_wait().unwrap().is_none(), "the run ended early");
         std::thread::sleep(Duration::from_millis(200));
@@ -292,7 +293,11 @@ fn an_interrupted_run_leaves_nothing_behind() {
     use std::io::Read as _;
     child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
     assert_ne!(status.code(), Some(0), "{stderr}");
-    assert!(stderr.contains("interrupted"), "{stderr}");
+    let stopped = &report(&out)["stopped"];
+    assert!(
+        stopped["message"].as_str().unwrap_or_default().contains("interrupted"),
+        "{stopped}"
+    );
     let left = labelled_objects();
     assert_eq!(ours(&left), 0, "left behind: {left:?}");
     let folders: Vec<_> = std::fs::read_dir(std::env::temp_dir())

@@ -64,23 +64,39 @@ impl Substrate for Containers {
             return Err(SubstrateError::Unavailable(why));
         }
         let run_id = run_id(scenario);
-        let folders = image::tempdir(&format!("hadr-containers-{run_id}"))
-            .map_err(|e| SubstrateError::Failed(e.0))?;
-        let _cleanup = Cleanup {
+        let folder = std::env::temp_dir().join(format!("hadr-containers-{run_id}"));
+        std::fs::create_dir_all(&folder)
+            .map_err(|e| SubstrateError::Failed(format!("{}: {e}", folder.display())))?;
+        let cleanup = Cleanup {
             run_id: run_id.clone(),
-            folder: folders.clone(),
+            folder: folder.clone(),
+            interrupted: std::cell::Cell::new(false),
         };
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|e| SubstrateError::Failed(format!("cannot start the runtime: {e}")))?;
         let local = tokio::task::LocalSet::new();
-        local.block_on(
-            &runtime,
-            self.drive(scenario, progress, run_id, RunFolders { root: folders }),
-        )
+        local.block_on(&runtime, async {
+            // Signals are caught from the first step on: an interrupted image build or
+            // network creation is cleaned up too.
+            let signals = interrupted();
+            tokio::pin!(signals);
+            let drive = self.drive(scenario, progress, run_id, RunFolders { root: folder });
+            tokio::select! {
+                // Once the runner runs, it answers the signal itself with what it recorded.
+                biased;
+                output = drive => output,
+                _ = &mut signals => {
+                    cleanup.interrupted.set(true);
+                    Err(SubstrateError::Failed(INTERRUPTED.into()))
+                }
+            }
+        })
     }
 }
+
+const INTERRUPTED: &str = "interrupted (SIGINT or SIGTERM); containers and networks removed";
 
 impl Containers {
     async fn drive(
@@ -124,7 +140,7 @@ impl Containers {
                 }),
                 _ = interrupted() => break Err(RunStopped {
                     cause: StopCause::Harness,
-                    message: "interrupted (SIGINT or SIGTERM); containers and networks removed".into(),
+                    message: INTERRUPTED.into(),
                 }),
                 _ = each_second.tick() => {
                     watching.collect_node_histories();
@@ -196,6 +212,9 @@ pub const LOGS_VARIABLE: &str = "HADR_CONTAINERS_LOGS";
 struct Cleanup {
     run_id: String,
     folder: PathBuf,
+    /// Whether a signal cut a docker command short: the engine may finish creating what it
+    /// was asked for after the command was killed, so cleanup looks again.
+    interrupted: std::cell::Cell<bool>,
 }
 
 impl Drop for Cleanup {
@@ -205,6 +224,10 @@ impl Drop for Cleanup {
         }
         if let Err(e) = docker::remove_labelled(docker::RUN_LABEL, Some(&self.run_id)) {
             eprintln!("hadr: cleaning up run {}: {e}", self.run_id);
+        }
+        if self.interrupted.get() {
+            std::thread::sleep(Duration::from_secs(1));
+            let _ = docker::remove_labelled(docker::RUN_LABEL, Some(&self.run_id));
         }
         let _ = std::fs::remove_dir_all(&self.folder);
     }
