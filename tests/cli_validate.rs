@@ -127,9 +127,11 @@ fn run_does_not_pretend_it_ran() {
         "--substrate",
         "containers",
     ]);
+    // Refused before anything starts: the scenario wants round trips emulated.
     assert_eq!(out.code, 3, "{}", out.stderr);
     assert!(
-        out.stderr.contains("not available in this build"),
+        out.stderr.contains("the containers substrate cannot run")
+            && out.stderr.contains("emulate_round_trips"),
         "{}",
         out.stderr
     );

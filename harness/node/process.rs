@@ -192,6 +192,9 @@ impl HistoryFile {
 pub struct HostsNet {
     file: Option<PathBuf>,
     known: std::sync::Mutex<BTreeMap<String, IpAddr>>,
+    /// Listen on a port the kernel picks, whatever port is asked for: the harness's side,
+    /// which shares the host with other runs (nodes each have their own address).
+    any_port: bool,
 }
 
 impl HostsNet {
@@ -199,6 +202,15 @@ impl HostsNet {
         HostsNet {
             file,
             known: Default::default(),
+            any_port: false,
+        }
+    }
+
+    /// The harness's network on a shared host: listeners on ports the kernel picks.
+    pub fn on_shared_host(file: Option<PathBuf>) -> HostsNet {
+        HostsNet {
+            any_port: true,
+            ..HostsNet::new(file)
         }
     }
 
@@ -246,6 +258,6 @@ impl Net for HostsNet {
     }
 
     fn bind(&self, port: u16) -> BoxFuture<'static, io::Result<Box<dyn Accept>>> {
-        crate::net::RealNet.bind(port)
+        crate::net::RealNet.bind(if self.any_port { 0 } else { port })
     }
 }

@@ -336,10 +336,97 @@ fn program(
         }
         (role, _) => {
             return Err(format!(
-                "{}: the disk does not belong to a {}",
+                "{}: the disk does not belong to its role ({})",
                 spec.name,
                 role.name()
             ))
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::testkit::three_region_scenario;
+    use crate::net::RealNet;
+    use crate::runner::material::Material;
+    use rand::SeedableRng;
+
+    fn host() -> NodeHost {
+        NodeHost {
+            net: Arc::new(RealNet),
+            clock: Clock::System,
+            record: Rc::new(|_| {}),
+            node_logs: false,
+        }
+    }
+
+    /// Every spec survives JSON (what `hadr node` reads), and every disk its saved form.
+    #[test]
+    fn specs_and_disks_survive_their_files() {
+        let scenario = three_region_scenario();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        let material = Material::prebuilt(&scenario, &mut rng).unwrap();
+        let org = material.orgs.values().next().unwrap();
+        let (peer_name, identity) = org.peers.iter().next().unwrap();
+        let mut ledgers = PeerLedgers::default();
+        ledgers
+            .channels
+            .insert("channel1".into(), vec![material.genesis.clone()]);
+        let specs = [
+            NodeSpec {
+                name: peer_name.clone(),
+                role: Role::Peer(Box::new(PeerSpec {
+                    identity: identity.into(),
+                    local_msp: org.msp.clone(),
+                    fabric: scenario.topology.peer_fabric(peer_name),
+                    seed: 3,
+                    ledgers,
+                })),
+            },
+            NodeSpec {
+                name: org.ca_host.clone(),
+                role: Role::Ca(Box::new(CaSpec {
+                    state: org.ca.state(),
+                })),
+            },
+        ];
+        for spec in specs {
+            let text = serde_json::to_string(&spec).unwrap();
+            let read: NodeSpec = serde_json::from_str(&text).unwrap();
+            assert_eq!(read.name, spec.name);
+            assert!(!format!("{read:?}").contains("PRIVATE KEY"), "no key in Debug");
+            let disk = Disk::new(&read, &host()).unwrap();
+            let saved = disk.save().expect("a saved form");
+            let restored = Disk::restore(&read, &host(), Some(&saved)).unwrap();
+            assert_eq!(restored.save(), Some(saved), "{}", spec.name);
+            if let Disk::Peer(state) = &restored {
+                assert_eq!(state.borrow().to_disk().channels["channel1"].len(), 1);
+            }
+        }
+    }
+
+    #[test]
+    fn an_ordering_node_refuses_a_saved_disk_and_a_disk_must_match_its_role() {
+        let scenario = three_region_scenario();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        let material = Material::prebuilt(&scenario, &mut rng).unwrap();
+        let (name, identity) = &material.ordering.nodes[0];
+        let spec = NodeSpec {
+            name: name.clone(),
+            role: Role::Orderer(Box::new(OrdererSpec {
+                node_id: 1,
+                identity: identity.into(),
+                ordering: scenario.topology.fabric.ordering.clone(),
+                keepalive: scenario.topology.fabric.keepalive.clone(),
+                seed: 1,
+                first_campaigner: 1,
+                genesis: material.genesis.clone(),
+            })),
+        };
+        let error = Disk::restore(&spec, &host(), Some(b"x")).err().unwrap();
+        assert!(error.contains("cannot restart from a saved disk"), "{error}");
+        let error = program(&spec, &Disk::None, &host(), 0).err().unwrap();
+        assert_eq!(error, format!("{name}: the disk does not belong to its role (orderer)"));
+    }
 }

@@ -97,14 +97,32 @@ impl Checker<'_> {
     }
 
     fn duration(&mut self, value: &Spanned<String>, what: &str) -> Option<Duration> {
+        self.positive_duration(value, what, None)
+    }
+
+    /// A positive duration; `default` names the default a zero can be replaced by removing
+    /// the key (None: the key is required, so the hint cannot say to remove it).
+    fn positive_duration(
+        &mut self,
+        value: &Spanned<String>,
+        what: &str,
+        default: Option<Duration>,
+    ) -> Option<Duration> {
         match duration::parse(&value.value) {
             Ok(d) if d > Duration::ZERO => Some(d),
             Ok(_) => {
+                let hint = match default {
+                    Some(default) => format!(
+                        "give a positive duration, or remove the key for the default ({})",
+                        duration::format(default)
+                    ),
+                    None => "give a positive duration".to_string(),
+                };
                 self.error(
                     &value.referenced,
                     format!("{what} must be longer than zero"),
                     "a positive duration (e.g. `250ms`, `2s`, `3m`)",
-                    "remove the entry to use the default, or give a positive duration",
+                    hint,
                 );
                 None
             }
@@ -148,7 +166,7 @@ impl Checker<'_> {
         default: Duration,
     ) -> Option<Duration> {
         match value {
-            Some(value) => self.duration(value, what),
+            Some(value) => self.positive_duration(value, what, Some(default)),
             None => Some(default),
         }
     }

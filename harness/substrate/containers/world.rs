@@ -88,7 +88,7 @@ impl ContainerWorld {
         epoch_unix_ms: u64,
         node_logs: bool,
     ) -> ContainerWorld {
-        let net = Arc::new(HostsNet::new(Some(folders.harness_hosts())));
+        let net = Arc::new(HostsNet::on_shared_host(Some(folders.harness_hosts())));
         ContainerWorld {
             run_id,
             image,
