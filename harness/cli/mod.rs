@@ -26,6 +26,7 @@ macro_rules! err {
 }
 
 mod chaos;
+mod kind;
 mod progress;
 
 /// The contract's exit codes.
@@ -114,6 +115,9 @@ pub enum Command {
     /// Measure region choices on the sim
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// The kind clusters of a scenario's regions: up, down, status
+    #[command(subcommand)]
+    Kind(kind::KindCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -238,6 +242,21 @@ pub struct RunArgs {
     /// No progress on stderr while scenarios run
     #[arg(long, short)]
     pub quiet: bool,
+    /// kind/kubernetes: write DIR/plan/ (every config, manifest, command, fault action) and touch nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// kubernetes: one kubeconfig context per region, in the scenario's order
+    #[arg(long, value_name = "CTX1,CTX2,CTX3", value_delimiter = ',')]
+    pub contexts: Vec<String>,
+    /// kubernetes: one ingress domain per region, in the scenario's order
+    #[arg(long, value_name = "D1,D2,D3", value_delimiter = ',')]
+    pub domains: Vec<String>,
+    /// kind/kubernetes: the console in each region
+    #[arg(long, value_enum, default_value_t = crate::substrate::cluster::ConsoleChoice::Mock)]
+    pub console: crate::substrate::cluster::ConsoleChoice,
+    /// kind/kubernetes: how faults are injected (default: docker on kind, chaos-mesh on kubernetes)
+    #[arg(long, value_enum)]
+    pub chaos: Option<crate::substrate::cluster::ChaosTool>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -248,6 +267,8 @@ pub enum Substrate {
     Containers,
     /// Three kind clusters with real Fabric images and consoles
     Kind,
+    /// Existing clusters, one kubeconfig context per region (--contexts)
+    Kubernetes,
 }
 
 #[derive(Debug, Subcommand)]
@@ -308,6 +329,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::Chaos(args) => chaos::run(&args),
         Command::Mutate(args) => chaos::mutate(&args),
         Command::Bench(BenchCommand::Regions(args)) => bench_regions(&args),
+        Command::Kind(command) => kind::command(&command),
     }
 }
 
@@ -339,9 +361,17 @@ fn run_scenarios(args: &RunArgs) -> Exit {
     let Some(scenarios) = load_all(&args.scenarios) else {
         return Exit::InvalidInput;
     };
+    if matches!(args.substrate, Substrate::Kind | Substrate::Kubernetes) {
+        return kind::run(args, scenarios);
+    }
+    if args.dry_run || !args.contexts.is_empty() || !args.domains.is_empty() || args.chaos.is_some()
+    {
+        err!("hadr run: --dry-run, --contexts, --domains and --chaos are for --substrate kind or kubernetes");
+        return Exit::InvalidInput;
+    }
     let substrate: &dyn crate::substrate::Substrate = match args.substrate {
         Substrate::Sim => &crate::substrate::sim::Sim,
-        Substrate::Containers | Substrate::Kind => {
+        Substrate::Containers | Substrate::Kind | Substrate::Kubernetes => {
             let name = args
                 .substrate
                 .to_possible_value()

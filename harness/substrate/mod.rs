@@ -3,6 +3,9 @@
 //!
 //! - `sim`: the embedded default, one deterministic turmoil simulation.
 
+pub mod cluster;
+pub mod kind;
+pub mod kubernetes;
 pub mod sim;
 
 use crate::history::History;
