@@ -216,7 +216,7 @@ impl Target {
             *seen.lock().expect("not poisoned") = status;
             done
         };
-        let what = format!("{kind} {namespace}/{name} (context `{})", self.context);
+        let what = format!("{kind} {namespace}/{name} (context `{}`)", self.context);
         match tokio::time::timeout(
             timeout,
             kube::runtime::wait::await_condition(api, name, condition),
@@ -226,8 +226,8 @@ impl Target {
             Err(_) => {
                 let status = last.lock().expect("not poisoned").clone();
                 Err(DeployError::Timeout(format!(
-                    "{what} not Deployed after {}s; last status: {}\n  = hint: `kubectl --context {} -n {namespace} describe {} {name}` and the fabric-operator pod's log say why",
-                    timeout.as_secs(),
+                    "{what} not Deployed after {}; last status: {}\n  = hint: `kubectl --context {} -n {namespace} describe {} {name}` and the fabric-operator pod's log say why",
+                    crate::report::human_duration(timeout),
                     status.map(|s| s.to_string()).unwrap_or_else(|| "none (the operator has not reconciled it)".into()),
                     self.context,
                     kind.to_ascii_lowercase()

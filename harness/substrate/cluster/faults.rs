@@ -331,7 +331,11 @@ fn translate_one(
     let mut start = Vec::new();
     let mut heal = Vec::new();
     let mut notes = Vec::new();
+    // On kind, regions are node containers: outages and partitions always go through Docker
+    // and iptables (Chaos Mesh cannot stop a cluster); `--chaos` picks how latency and node
+    // crashes are done. On kubernetes everything is Chaos Mesh.
     let docker = clusters.chaos == ChaosTool::Docker;
+    let network_by_docker = clusters.flavor == Flavor::Kind;
     let all = &clusters.regions;
     match &fault.kind {
         FaultKind::RegionOutage { region, mode } => {
@@ -340,7 +344,7 @@ fn translate_one(
                 .ok_or_else(|| Refusal::Input(format!("region_outage: no region `{region}`")))?;
             let others: Vec<&RegionCluster> =
                 all.iter().filter(|r| r.index != lost.index).collect();
-            if docker {
+            if network_by_docker {
                 if *mode != OutageMode::Killed {
                     for other in &others {
                         start.extend(chain_create(number, other));
@@ -410,7 +414,7 @@ fn translate_one(
         FaultKind::Partition { sides } => {
             let a = regions_of(clusters, &sides[0]);
             let b = regions_of(clusters, &sides[1]);
-            if docker {
+            if network_by_docker {
                 for (side, other_side) in [(&a, &b), (&b, &a)] {
                     for node in side {
                         start.extend(chain_create(number, node));
@@ -435,7 +439,7 @@ fn translate_one(
         FaultKind::OneWayPartition { from, to } => {
             let from = regions_of(clusters, from);
             let to = regions_of(clusters, to);
-            if docker {
+            if network_by_docker {
                 // Dropped where it leaves: answers of connections `to` opens are dropped too,
                 // as no traffic at all flows from `from` to `to`.
                 for node in &from {

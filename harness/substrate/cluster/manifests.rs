@@ -305,8 +305,9 @@ pub fn console(clusters: &Clusters, region: &RegionCluster) -> Vec<Value> {
                                 "containers": [{
                                     "name": "console",
                                     "image": image.reference(),
-                                    // Loaded with `kind load docker-image`: never pulled.
-                                    "imagePullPolicy": "Never",
+                                    // On kind it is loaded with `kind load docker-image`, never
+                                    // pulled; existing clusters pull it from where the user pushed it.
+                                    "imagePullPolicy": if clusters.flavor == Flavor::Kind { "Never" } else { "IfNotPresent" },
                                     "args": ["console", "serve", "--listen", format!("0.0.0.0:{MOCK_CONSOLE_PORT}")],
                                     "ports": [{"containerPort": MOCK_CONSOLE_PORT, "name": "http"}],
                                     "readinessProbe": {"httpGet": {"path": "/ak/api/v3/healthcheck", "port": MOCK_CONSOLE_PORT}, "periodSeconds": 2},

@@ -13,6 +13,9 @@ use serde_json::Value;
 use std::fmt::Write as _;
 use std::path::Path;
 
+/// `(kind, name)` of custom resources to wait on.
+type Awaited = Vec<(String, String)>;
+
 /// One file of the plan.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PlanFile {
@@ -190,7 +193,8 @@ pub fn build(scenario: &Scenario, clusters: &Clusters) -> Result<Plan, Refusal> 
 
     // Phase 1, every region: namespace, ingress and DNS (kind), the operator, the console,
     // the CAs.
-    let mut later: Vec<(usize, String, Vec<(String, String)>)> = Vec::new();
+    // (region, nodes file, the resources to wait on): applied once every CA is known.
+    let mut later: Vec<(usize, String, Awaited)> = Vec::new();
     for region in &clusters.regions {
         let r = region.index;
         let prefix = &region.region;
