@@ -375,6 +375,33 @@ fn running_on_kind_checks_prerequisites_first_and_never_half_runs() {
 }
 
 #[test]
+fn running_on_kubernetes_without_kubectl_exits_3_before_anything() {
+    let empty = tempfile::tempdir().unwrap();
+    let result = hadr_with_path(
+        &[
+            "run",
+            SCENARIO,
+            "--substrate",
+            "kubernetes",
+            "--contexts",
+            "a,b,c",
+            "--out",
+            "target/unused",
+        ],
+        empty.path(),
+    );
+    assert_eq!(result.code, 3, "{}", result.stderr);
+    assert!(
+        result
+            .stderr
+            .starts_with("hadr run --substrate kubernetes: kubectl not found on PATH"),
+        "{}",
+        result.stderr
+    );
+    assert!(!Path::new("target/unused").exists());
+}
+
+#[test]
 fn kind_config_writes_the_committed_files() {
     let dir = tempfile::tempdir().unwrap();
     let result = hadr(&[

@@ -18,8 +18,8 @@ pub enum KindCommand {
         "(hadr-<region>, configs as in kind-config/); existing clusters are kept. Progress on stderr."
     ))]
     Up(UpArgs),
-    /// Delete the scenario's kind clusters
-    Down(ScenarioArg),
+    /// Delete the scenario's kind clusters (or, with --run-only, only the run's resources)
+    Down(DownArgs),
     /// Write the kind Cluster config of each region (kind-config/ holds those of the example)
     #[command(after_help = concat!(
         "Example:\n",
@@ -43,6 +43,15 @@ pub struct ScenarioArg {
     /// Scenario whose regions are the clusters (default: the built-in example)
     #[arg(long, value_name = "FILE")]
     pub scenario: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DownArgs {
+    #[command(flatten)]
+    pub scenario: ScenarioArg,
+    /// Keep the clusters; delete the run's namespace and bindings (label hadr/run) in each
+    #[arg(long)]
+    pub run_only: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -106,11 +115,16 @@ pub fn command(command: &KindCommand) -> Exit {
             };
             kind_substrate::up(&request).map_or_else(exit_of, |()| Exit::Ok)
         }
-        KindCommand::Down(arg) => {
-            let Some(scenario) = scenario_of(arg) else {
+        KindCommand::Down(args) => {
+            let Some(scenario) = scenario_of(&args.scenario) else {
                 return Exit::InvalidInput;
             };
-            kind_substrate::down(&scenario).map_or_else(exit_of, |()| Exit::Ok)
+            let done = if args.run_only {
+                kind_substrate::remove_run(&scenario)
+            } else {
+                kind_substrate::down(&scenario)
+            };
+            done.map_or_else(exit_of, |()| Exit::Ok)
         }
         KindCommand::Config { scenario, out } => {
             let Some(scenario) = scenario_of(scenario) else {

@@ -655,7 +655,7 @@ fn fault_script(
 fn cleanup_script(clusters: &Clusters, env: &str) -> String {
     let mut s = String::from(SCRIPT_HEAD);
     let _ = writeln!(s, ". ./{env}");
-    let _ = writeln!(s, "# Everything labelled {}, in every region (what hadr does on success, failure and Ctrl-C unless --keep).", clusters.selector());
+    let _ = writeln!(s, "# Everything labelled {}, in every region (what `hadr kind down --run-only` does through the API).", clusters.selector());
     for region in &clusters.regions {
         let c = ctx(clusters, region.index);
         let _ = writeln!(s, "{c} delete clusterrolebinding -l {sel} --ignore-not-found\n{c} delete namespace -l {sel} --ignore-not-found --wait=false", sel = clusters.selector());

@@ -341,6 +341,34 @@ pub fn down(scenario: &Scenario) -> Result<(), KindError> {
     Ok(())
 }
 
+/// `hadr kind down --run-only`: deletes the run's namespace and cluster-scoped bindings in
+/// every region by the run's label, through the API, and keeps the clusters.
+pub fn remove_run(scenario: &Scenario) -> Result<(), KindError> {
+    let clusters = cluster::clusters(scenario, &Options::kind(ConsoleChoice::Mock))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| KindError::Failed(e.to_string()))?;
+    runtime.block_on(async {
+        for region in &clusters.regions {
+            say(&format!(
+                "[{}] deleting what is labelled {} (context {})",
+                region.region,
+                clusters.selector(),
+                region.context
+            ));
+            let target = cluster::deploy::Target::from_context(&region.context)
+                .await
+                .map_err(|e| KindError::Unavailable(e.to_string()))?;
+            target
+                .cleanup(&clusters.run_id)
+                .await
+                .map_err(|e| KindError::Failed(e.to_string()))?;
+        }
+        Ok(())
+    })
+}
+
 /// One line per region: whether its cluster exists and its node runs.
 pub fn status(scenario: &Scenario) -> Result<Vec<String>, KindError> {
     check_tools(
