@@ -77,12 +77,15 @@ pub enum Command {
     /// Run scenarios on a substrate and write their reports
     #[command(after_help = concat!(
         "Example:\n",
-        "  hadr run scenarios/multi-region-ha.yaml --substrate sim --seed 7 --out target/hadr\n\n",
+        "  hadr run scenarios/multi-region-ha.yaml --substrate sim --seed 7 --out target/hadr\n",
+        "  hadr run scenarios/multi-region-ha.yaml --substrate kind --dry-run --out target/hadr/kind\n\n",
         "Writes DIR/report.json, DIR/report.md, DIR/junit.xml and DIR/timeline.svg; with several\n",
         "scenarios, each in DIR/<scenario>/, with DIR/summary.md and a combined DIR/junit.xml.\n",
         "Progress goes to stderr (a bar on a terminal, lines otherwise; --quiet: none).\n",
+        "With --dry-run (kind, kubernetes): DIR/plan/, every kind config, manifest, command and\n",
+        "fault action in order; nothing is applied.\n",
         "Exit 0 when every expectation holds, 1 when one fails, 2 for an invalid scenario,\n",
-        "3 when the substrate is unavailable."
+        "3 when the substrate is unavailable or cannot do what the scenario asks."
     ))]
     Run(RunArgs),
 
