@@ -27,6 +27,7 @@ macro_rules! err {
 
 mod chaos;
 mod containers;
+mod kind;
 mod progress;
 
 /// The contract's exit codes.
@@ -77,12 +78,15 @@ pub enum Command {
     /// Run scenarios on a substrate and write their reports
     #[command(after_help = concat!(
         "Example:\n",
-        "  hadr run scenarios/multi-region-ha.yaml --substrate sim --seed 7 --out target/hadr\n\n",
+        "  hadr run scenarios/multi-region-ha.yaml --substrate sim --seed 7 --out target/hadr\n",
+        "  hadr run scenarios/multi-region-ha.yaml --substrate kind --dry-run --out target/hadr/kind\n\n",
         "Writes DIR/report.json, DIR/report.md, DIR/junit.xml and DIR/timeline.svg; with several\n",
         "scenarios, each in DIR/<scenario>/, with DIR/summary.md and a combined DIR/junit.xml.\n",
         "Progress goes to stderr (a bar on a terminal, lines otherwise; --quiet: none).\n",
+        "With --dry-run (kind, kubernetes): DIR/plan/, every kind config, manifest, command and\n",
+        "fault action in order; nothing is applied.\n",
         "Exit 0 when every expectation holds, 1 when one fails, 2 for an invalid scenario,\n",
-        "3 when the substrate is unavailable."
+        "3 when the substrate is unavailable or cannot do what the scenario asks."
     ))]
     Run(RunArgs),
 
@@ -128,6 +132,10 @@ pub enum Command {
     /// The containers substrate's housekeeping
     #[command(subcommand)]
     Containers(containers::ContainersCommand),
+
+    /// The kind clusters of a scenario's regions: up, down, status
+    #[command(subcommand)]
+    Kind(kind::KindCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -252,6 +260,21 @@ pub struct RunArgs {
     /// No progress on stderr while scenarios run
     #[arg(long, short)]
     pub quiet: bool,
+    /// kind/kubernetes: write DIR/plan/ (every config, manifest, command, fault action) and touch nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// kubernetes: one kubeconfig context per region, in the scenario's order
+    #[arg(long, value_name = "CTX1,CTX2,CTX3", value_delimiter = ',')]
+    pub contexts: Vec<String>,
+    /// kubernetes: one ingress domain per region, in the scenario's order
+    #[arg(long, value_name = "D1,D2,D3", value_delimiter = ',')]
+    pub domains: Vec<String>,
+    /// kind/kubernetes: the console in each region
+    #[arg(long, value_enum, default_value_t = crate::substrate::cluster::ConsoleChoice::Mock)]
+    pub console: crate::substrate::cluster::ConsoleChoice,
+    /// kind/kubernetes: how faults are injected (default: docker on kind, chaos-mesh on kubernetes)
+    #[arg(long, value_enum)]
+    pub chaos: Option<crate::substrate::cluster::ChaosTool>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -262,6 +285,8 @@ pub enum Substrate {
     Containers,
     /// Three kind clusters with real Fabric images and consoles
     Kind,
+    /// Existing clusters, one kubeconfig context per region (--contexts)
+    Kubernetes,
 }
 
 #[derive(Debug, Subcommand)]
@@ -324,6 +349,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::Bench(BenchCommand::Regions(args)) => bench_regions(&args),
         Command::Node(args) => containers::node(&args),
         Command::Containers(command) => containers::containers(&command),
+        Command::Kind(command) => kind::command(&command),
     }
 }
 
@@ -357,6 +383,15 @@ fn run_scenarios(args: &RunArgs) -> Exit {
     };
     let containers;
     let substrate: &dyn crate::substrate::Substrate = match args.substrate {
+        Substrate::Kind | Substrate::Kubernetes => return kind::run(args, scenarios),
+        _ if args.dry_run
+            || !args.contexts.is_empty()
+            || !args.domains.is_empty()
+            || args.chaos.is_some() =>
+        {
+            err!("hadr run: --dry-run, --contexts, --domains and --chaos are for --substrate kind or kubernetes");
+            return Exit::InvalidInput;
+        }
         Substrate::Sim => &crate::substrate::sim::Sim,
         Substrate::Containers => {
             let binary = match std::env::current_exe() {
@@ -368,15 +403,6 @@ fn run_scenarios(args: &RunArgs) -> Exit {
             };
             containers = crate::substrate::containers::Containers { binary };
             &containers
-        }
-        Substrate::Kind => {
-            let name = args
-                .substrate
-                .to_possible_value()
-                .map(|v| v.get_name().to_string())
-                .unwrap_or_default();
-            err!("hadr run: the `{name}` substrate is not available in this build; use --substrate sim");
-            return Exit::SubstrateUnavailable;
         }
     };
     let mut exit = Exit::Ok;

@@ -12,7 +12,10 @@
 //! run (exit 3), naming the fault and the reason.
 
 pub mod capabilities;
+pub mod cluster;
 pub mod containers;
+pub mod kind;
+pub mod kubernetes;
 pub mod sim;
 pub mod world;
 
