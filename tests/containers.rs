@@ -49,7 +49,12 @@ fn labelled_objects() -> Vec<String> {
         vec!["volume", "ls"],
     ] {
         let mut args = listing.clone();
-        args.extend(["--filter", "label=hadr.run", "--format", "{{.Label \"hadr.run\"}}"]);
+        args.extend([
+            "--filter",
+            "label=hadr.run",
+            "--format",
+            "{{.Label \"hadr.run\"}}",
+        ]);
         let output = Command::new("docker").args(&args).output().expect("docker");
         labels.extend(
             String::from_utf8_lossy(&output.stdout)
@@ -108,11 +113,13 @@ fn a_latency_fault_and_a_lost_ordering_region_are_refused_naming_the_fault() {
         "{}",
         latency.stderr
     );
-    let orderer = with("  - {at: 40s, for: 10s, region_outage: us-east}", "orderer.yaml");
+    let orderer = with(
+        "  - {at: 40s, for: 10s, region_outage: us-east}",
+        "orderer.yaml",
+    );
     assert_eq!(orderer.code, 3, "{}", orderer.stderr);
     assert!(
-        orderer.stderr.contains("fault 1 (`region_outage`)")
-            && orderer.stderr.contains("Raft log"),
+        orderer.stderr.contains("fault 1 (`region_outage`)") && orderer.stderr.contains("Raft log"),
         "{}",
         orderer.stderr
     );
@@ -121,7 +128,14 @@ fn a_latency_fault_and_a_lost_ordering_region_are_refused_naming_the_fault() {
 #[test]
 fn without_docker_the_substrate_and_clean_exit_3_naming_docker() {
     let run = Command::new(env!("CARGO_BIN_EXE_hadr"))
-        .args(["run", SMOKE, "--substrate", "containers", "--quiet", "--out"])
+        .args([
+            "run",
+            SMOKE,
+            "--substrate",
+            "containers",
+            "--quiet",
+            "--out",
+        ])
         .arg(out_dir("containers-no-docker"))
         .env("DOCKER_HOST", "unix:///nonexistent/hadr-test/docker.sock")
         .current_dir(env!("CARGO_MANIFEST_DIR"))
@@ -143,14 +157,22 @@ fn hadr_node_refuses_a_spec_it_cannot_read_or_of_another_role() {
     let dir = out_dir("node-specs");
     std::fs::create_dir_all(&dir).unwrap();
     let broken = dir.join("broken.json");
-    std::fs::write(&broken, "{\"node\": {\"name\": \"peer0.org1.us-east\",\n  \"role\": 7}}").unwrap();
+    std::fs::write(
+        &broken,
+        "{\"node\": {\"name\": \"peer0.org1.us-east\",\n  \"role\": 7}}",
+    )
+    .unwrap();
     let run = hadr(&["node", "--role", "peer", "--spec", broken.to_str().unwrap()]);
     assert_eq!(run.code, 2, "{}", run.stderr);
     let shown = run.stderr.replace(dir.to_str().unwrap(), "[dir]");
     insta::assert_snapshot!("node_spec_unreadable", shown);
     let missing = hadr(&["node", "--role", "peer", "--spec", "/nonexistent/spec.json"]);
     assert_eq!(missing.code, 2);
-    assert!(missing.stderr.contains("/nonexistent/spec.json"), "{}", missing.stderr);
+    assert!(
+        missing.stderr.contains("/nonexistent/spec.json"),
+        "{}",
+        missing.stderr
+    );
 }
 
 /// The smoke scenario on containers and on sim: the run passes, every peer ends at one
@@ -260,7 +282,14 @@ fn an_interrupted_run_leaves_nothing_behind() {
     }
     let out = out_dir("containers-interrupted");
     let mut child = Command::new(env!("CARGO_BIN_EXE_hadr"))
-        .args(["run", SMOKE, "--substrate", "containers", "--quiet", "--out"])
+        .args([
+            "run",
+            SMOKE,
+            "--substrate",
+            "containers",
+            "--quiet",
+            "--out",
+        ])
         .arg(&out)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdout(std::process::Stdio::null())
@@ -272,7 +301,10 @@ fn an_interrupted_run_leaves_nothing_behind() {
     let ours = |labels: &[String]| labels.iter().filter(|l| l.contains(&mark)).count();
     let deadline = Instant::now() + Duration::from_secs(90);
     while ours(&labelled_objects()) < 6 {
-        assert!(Instant::now() < deadline, "no container of the run appeared");
+        assert!(
+            Instant::now() < deadline,
+            "no container of the run appeared"
+        );
         assert!(child.try_wait().unwrap().is_none(), "the run ended early");
         std::thread::sleep(Duration::from_millis(200));
     }
@@ -291,11 +323,19 @@ fn an_interrupted_run_leaves_nothing_behind() {
     };
     let mut stderr = String::new();
     use std::io::Read as _;
-    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
     assert_ne!(status.code(), Some(0), "{stderr}");
     let stopped = &report(&out)["stopped"];
     assert!(
-        stopped["message"].as_str().unwrap_or_default().contains("interrupted"),
+        stopped["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("interrupted"),
         "{stopped}"
     );
     let left = labelled_objects();

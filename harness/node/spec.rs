@@ -395,7 +395,10 @@ mod tests {
             let text = serde_json::to_string(&spec).unwrap();
             let read: NodeSpec = serde_json::from_str(&text).unwrap();
             assert_eq!(read.name, spec.name);
-            assert!(!format!("{read:?}").contains("PRIVATE KEY"), "no key in Debug");
+            assert!(
+                !format!("{read:?}").contains("PRIVATE KEY"),
+                "no key in Debug"
+            );
             let disk = Disk::new(&read, &host()).unwrap();
             let saved = disk.save().expect("a saved form");
             let restored = Disk::restore(&read, &host(), Some(&saved)).unwrap();
@@ -425,8 +428,14 @@ mod tests {
             })),
         };
         let error = Disk::restore(&spec, &host(), Some(b"x")).err().unwrap();
-        assert!(error.contains("cannot restart from a saved disk"), "{error}");
+        assert!(
+            error.contains("cannot restart from a saved disk"),
+            "{error}"
+        );
         let error = program(&spec, &Disk::None, &host(), 0).err().unwrap();
-        assert_eq!(error, format!("{name}: the disk does not belong to its role (orderer)"));
+        assert_eq!(
+            error,
+            format!("{name}: the disk does not belong to its role (orderer)")
+        );
     }
 }

@@ -276,4 +276,3 @@ async fn deploy_peer(
     });
     Ok(record)
 }
-

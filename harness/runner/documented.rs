@@ -37,13 +37,13 @@ use crate::procedure::runbook::Action;
 use crate::scenario::layout::{self, ca_name, console_name, org_short_name, region_of};
 use crate::scenario::model::Scenario;
 use crate::secret::Secret;
+use crate::substrate::world::World;
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 use std::time::Duration;
-use crate::substrate::world::World;
 
 /// Per console request (the client retries 429, 5xx and connection errors on its own).
 const CONSOLE_TIMEOUT: Duration = Duration::from_secs(10);

@@ -1,11 +1,11 @@
 //! The scenario's faults, at their times: each one starts at `at` after the workload began
 //! and heals `for` later, as changes to the world and `Fault` events in the history.
 
-use crate::substrate::world::{Change, World};
 use crate::checks::view::describe_fault;
 use crate::history::{EventKind, FaultPhase, FaultRecord};
 use crate::scenario::layout::region_of;
 use crate::scenario::model::{Fault, FaultKind, OutageMode, Scenario};
+use crate::substrate::world::{Change, World};
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -41,7 +41,9 @@ pub async fn run(
     }
     let mut first_error = None;
     while let Some(done) = tasks.join_next().await {
-        let outcome = done.map_err(|e| format!("a fault task failed: {e}")).and_then(|r| r);
+        let outcome = done
+            .map_err(|e| format!("a fault task failed: {e}"))
+            .and_then(|r| r);
         if let (Err(e), None) = (outcome, &first_error) {
             first_error = Some(e);
         }

@@ -5,7 +5,6 @@
 //! blocks (qscc GetBlockByNumber). Each observation becomes a history event.
 
 use super::network::{Network, PeerRecord};
-use crate::substrate::world::World;
 use crate::console::peer_admin::{GrpcWebPeerAdmin, PeerAdmin};
 use crate::fabric::crypto::SigningIdentity;
 use crate::fabric::invocation::Invocation;
@@ -20,6 +19,7 @@ use crate::net::http::HttpClient;
 use crate::node::links::call_once;
 use crate::node::ops::scrape_gauge;
 use crate::node::wire::{DiscoverRequest, Wire, PEER_PORT};
+use crate::substrate::world::World;
 use bytes::Bytes;
 use std::rc::Rc;
 use std::time::Duration;

@@ -62,7 +62,9 @@ impl World for FakeWorld {
 
 fn describe(change: &Change) -> String {
     match change {
-        Change::Delay(a, b, delay) => format!("delay {} <-> {} {delay:?}", a.join(","), b.join(",")),
+        Change::Delay(a, b, delay) => {
+            format!("delay {} <-> {} {delay:?}", a.join(","), b.join(","))
+        }
         other => other.describe(),
     }
 }
@@ -157,7 +159,10 @@ fn each_fault_makes_its_changes_in_order_and_is_recorded() {
                 rtt: Duration::from_millis(400),
             },
             vec![
-                format!("delay peer0.org1.us-east <-> {} 200ms", west.replace(", ", ",")),
+                format!(
+                    "delay peer0.org1.us-east <-> {} 200ms",
+                    west.replace(", ", ",")
+                ),
                 // Back to the matrix's eastus-westus round trip, halved.
                 format!(
                     "delay peer0.org1.us-east <-> {} {:?}",

@@ -91,7 +91,12 @@ mod tests {
 
     fn containers_like() -> Capabilities {
         Capabilities {
-            faults: vec!["region_outage", "partition", "one_way_partition", "node_crash"],
+            faults: vec![
+                "region_outage",
+                "partition",
+                "one_way_partition",
+                "node_crash",
+            ],
             no_latency: Some("no netem".into()),
             no_ordering_restart: Some("Raft log in memory".into()),
         }
@@ -116,7 +121,10 @@ mod tests {
     fn emulated_round_trips_need_latency() {
         let refused = check(&three_region_scenario(), "containers", &containers_like());
         assert!(refused.unwrap_err().contains("no netem"));
-        assert_eq!(check(&without_emulation(), "containers", &containers_like()), Ok(()));
+        assert_eq!(
+            check(&without_emulation(), "containers", &containers_like()),
+            Ok(())
+        );
     }
 
     #[test]
@@ -125,7 +133,9 @@ mod tests {
         // three_region_scenario's ordering nodes are all in us-east.
         let mut lost = without_emulation();
         lost.faults = vec![outage("us-east", 10, Some(5))];
-        assert!(check(&lost, "containers", &can).unwrap_err().contains("fault 0"));
+        assert!(check(&lost, "containers", &can)
+            .unwrap_err()
+            .contains("fault 0"));
         // Lost for good: nothing restarts.
         lost.faults = vec![outage("us-east", 10, None)];
         assert_eq!(check(&lost, "containers", &can), Ok(()));
@@ -166,7 +176,10 @@ mod tests {
             ..containers_like()
         };
         let refused = check(&scenario, "kubernetes", &can).unwrap_err();
-        assert!(refused.contains("the kubernetes substrate cannot run"), "{refused}");
+        assert!(
+            refused.contains("the kubernetes substrate cannot run"),
+            "{refused}"
+        );
         assert!(refused.contains("fault 0 (`partition`)"), "{refused}");
     }
 }

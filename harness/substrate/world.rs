@@ -30,10 +30,16 @@ pub enum Change {
     Restart(Vec<String>),
     /// Traffic from `from` to `to` vanishes, as on a lost path: no FIN, no RST, dials wait
     /// for their timeout, and TCP keeps what it sent to retransmit it.
-    Silence { from: Vec<String>, to: Vec<String> },
+    Silence {
+        from: Vec<String>,
+        to: Vec<String>,
+    },
     /// Traffic from `from` to `to` flows again; what TCP kept arrives at its next
     /// retransmission, new connections at once.
-    Restore { from: Vec<String>, to: Vec<String> },
+    Restore {
+        from: Vec<String>,
+        to: Vec<String>,
+    },
     /// Silence between these nodes and every other host, the harness included (their
     /// region is gone from the network).
     Isolate(Vec<String>),

@@ -112,10 +112,12 @@ impl HttpDeployer {
         if answer.status().is_success() {
             serde_json::from_slice(answer.body()).map_err(|e| failed(e.to_string()))
         } else {
-            Err(serde_json::from_slice(answer.body()).unwrap_or(DeployError {
-                status: answer.status().as_u16(),
-                message: String::from_utf8_lossy(answer.body()).into_owned(),
-            }))
+            Err(
+                serde_json::from_slice(answer.body()).unwrap_or(DeployError {
+                    status: answer.status().as_u16(),
+                    message: String::from_utf8_lossy(answer.body()).into_owned(),
+                }),
+            )
         }
     }
 }

@@ -35,7 +35,12 @@ pub async fn run(program: &str, args: &[String]) -> Result<String, DockerError> 
         .output();
     let output = tokio::time::timeout(COMMAND_TIMEOUT, child)
         .await
-        .map_err(|_| DockerError(format!("`{}` took longer than {COMMAND_TIMEOUT:?}", shown())))?
+        .map_err(|_| {
+            DockerError(format!(
+                "`{}` took longer than {COMMAND_TIMEOUT:?}",
+                shown()
+            ))
+        })?
         .map_err(|e| DockerError(format!("cannot run `{}`: {e}", shown())))?;
     if output.status.success() {
         Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())

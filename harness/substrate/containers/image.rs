@@ -44,7 +44,10 @@ async fn build(binary: &Path, context: &Path, tag: &str) -> Result<(), DockerErr
     };
     copy(binary, &rootfs.join("hadr"))?;
     for library in shared_libraries(binary)? {
-        copy(&library, &rootfs.join(library.strip_prefix("/").unwrap_or(&library)))?;
+        copy(
+            &library,
+            &rootfs.join(library.strip_prefix("/").unwrap_or(&library)),
+        )?;
     }
     std::fs::write(
         context.join("Dockerfile"),
@@ -52,7 +55,16 @@ async fn build(binary: &Path, context: &Path, tag: &str) -> Result<(), DockerErr
     )
     .map_err(|e| DockerError(format!("Dockerfile: {e}")))?;
     let context = context.to_string_lossy().to_string();
-    docker(&["build", "--quiet", "--label", "hadr.image=node", "-t", tag, &context]).await?;
+    docker(&[
+        "build",
+        "--quiet",
+        "--label",
+        "hadr.image=node",
+        "-t",
+        tag,
+        &context,
+    ])
+    .await?;
     Ok(())
 }
 

@@ -48,7 +48,12 @@ impl Substrate for Containers {
 
     fn capabilities(&self) -> Capabilities {
         Capabilities {
-            faults: vec!["region_outage", "partition", "one_way_partition", "node_crash"],
+            faults: vec![
+                "region_outage",
+                "partition",
+                "one_way_partition",
+                "node_crash",
+            ],
             no_latency: Some(NO_LATENCY.to_string()),
             no_ordering_restart: Some(NO_ORDERING_RESTART.to_string()),
         }
@@ -106,7 +111,10 @@ impl Containers {
         run_id: String,
         folders: RunFolders,
     ) -> Result<RunOutput, SubstrateError> {
-        progress.note(&format!("containers: building the node image from {}", self.binary.display()));
+        progress.note(&format!(
+            "containers: building the node image from {}",
+            self.binary.display()
+        ));
         let image = image::ensure(&self.binary)
             .await
             .map_err(|e| SubstrateError::Failed(e.0))?;
@@ -193,7 +201,13 @@ fn run_id(scenario: &Scenario) -> String {
     let name: String = scenario
         .name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
         .take(24)
         .collect();
     format!(

@@ -61,11 +61,7 @@ const FIRST_PREFIX: [u8; 2] = [10, 213];
 const ATTEMPTS: u16 = 512;
 
 /// Creates one network per region, labelled with the run, and the router on all of them.
-pub async fn create(
-    run_id: &str,
-    regions: &[String],
-    image: &str,
-) -> Result<Regions, DockerError> {
+pub async fn create(run_id: &str, regions: &[String], image: &str) -> Result<Regions, DockerError> {
     let mut made = Regions::default();
     let mut candidate: u16 = (u16::from_str_radix(&run_hash(run_id), 16).unwrap_or(0)) % 256;
     for region in regions {
@@ -89,8 +85,17 @@ pub async fn create(
             let subnet = network.subnet();
             let gateway = network.gateway().to_string();
             let created = docker(&[
-                "network", "create", "--driver", "bridge", "--label", &label, "--subnet", &subnet,
-                "--gateway", &gateway, &name,
+                "network",
+                "create",
+                "--driver",
+                "bridge",
+                "--label",
+                &label,
+                "--subnet",
+                &subnet,
+                "--gateway",
+                &gateway,
+                &name,
             ])
             .await;
             match created {
@@ -113,11 +118,7 @@ fn run_hash(run_id: &str) -> String {
 }
 
 /// The router: hadr's image idling (`hadr containers router`), forwarding between regions.
-async fn start_router(
-    run_id: &str,
-    regions: &Regions,
-    image: &str,
-) -> Result<String, DockerError> {
+async fn start_router(run_id: &str, regions: &Regions, image: &str) -> Result<String, DockerError> {
     let name = format!("hadr-{run_id}-router");
     let label = format!("{RUN_LABEL}={run_id}");
     let mut networks = regions.networks.values();
@@ -126,8 +127,21 @@ async fn start_router(
         .ok_or_else(|| DockerError("the scenario has no region".into()))?;
     let ip = first.router().to_string();
     docker(&[
-        "run", "-d", "--name", &name, "--label", &label, "--network", &first.name, "--ip", &ip,
-        "--sysctl", "net.ipv4.ip_forward=1", image, "containers", "router",
+        "run",
+        "-d",
+        "--name",
+        &name,
+        "--label",
+        &label,
+        "--network",
+        &first.name,
+        "--ip",
+        &ip,
+        "--sysctl",
+        "net.ipv4.ip_forward=1",
+        image,
+        "containers",
+        "router",
     ])
     .await?;
     for network in networks {
@@ -148,7 +162,12 @@ pub async fn pid_of(container: &str) -> Result<u32, DockerError> {
 
 /// `nsenter -t PID -n PROGRAM ARGS...`: a host tool in the container's network namespace.
 pub async fn in_namespace(pid: u32, program: &str, args: &[&str]) -> Result<String, DockerError> {
-    let mut all = vec!["-t".to_string(), pid.to_string(), "-n".into(), program.into()];
+    let mut all = vec![
+        "-t".to_string(),
+        pid.to_string(),
+        "-n".into(),
+        program.into(),
+    ];
     all.extend(args.iter().map(|a| a.to_string()));
     run("nsenter", &all).await
 }

@@ -186,9 +186,29 @@ impl ContainerWorld {
         let label = format!("{RUN_LABEL}={}", self.run_id);
         let ip_text = ip.to_string();
         docker(&[
-            "run", "-d", "--name", &container, "--hostname", &name, "--label", &label,
-            "--network", &network.name, "--ip", &ip_text, "-v", &volume, "-v", &hosts,
-            "--stop-timeout", "3", &self.image, "node", "--role", role, "--spec",
+            "run",
+            "-d",
+            "--name",
+            &container,
+            "--hostname",
+            &name,
+            "--label",
+            &label,
+            "--network",
+            &network.name,
+            "--ip",
+            &ip_text,
+            "-v",
+            &volume,
+            "-v",
+            &hosts,
+            "--stop-timeout",
+            "3",
+            &self.image,
+            "node",
+            "--role",
+            role,
+            "--spec",
             "/data/spec.json",
         ])
         .await
@@ -360,15 +380,24 @@ impl ContainerWorld {
 
     /// What the harness (the host, on the node's own network) sends the node dropped as it
     /// arrives: the harness's packets vanish, and so do the node's answers to them.
-    async fn cut_from_harness(&self, pid: u32, region: &str, action: &str) -> Result<(), WorldError> {
+    async fn cut_from_harness(
+        &self,
+        pid: u32,
+        region: &str,
+        action: &str,
+    ) -> Result<(), WorldError> {
         let Some(network) = self.regions.networks.get(region) else {
             return Ok(());
         };
         let host = network.gateway().to_string();
-        network::in_namespace(pid, "iptables", &[action, "INPUT", "-s", &host, "-j", "DROP"])
-            .await
-            .map(|_| ())
-            .map_err(world_error)
+        network::in_namespace(
+            pid,
+            "iptables",
+            &[action, "INPUT", "-s", &host, "-j", "DROP"],
+        )
+        .await
+        .map(|_| ())
+        .map_err(world_error)
     }
 
     /// A DROP rule in the router's FORWARD chain: traffic between regions vanishes on the
@@ -392,7 +421,12 @@ impl ContainerWorld {
         network::pid_of(router).await.map_err(world_error)
     }
 
-    async fn silence(&self, from: &[String], to: &[String], restore: bool) -> Result<(), WorldError> {
+    async fn silence(
+        &self,
+        from: &[String],
+        to: &[String],
+        restore: bool,
+    ) -> Result<(), WorldError> {
         let action = if restore { "-D" } else { "-I" };
         for x in from {
             for y in to.iter().filter(|y| *y != x) {
@@ -418,7 +452,8 @@ impl ContainerWorld {
                     )));
                 }
                 let (ip_x, ip_y) = (ip_x.to_string(), ip_y.to_string());
-                self.router_rule(action, &["-s", &ip_x, "-d", &ip_y]).await?;
+                self.router_rule(action, &["-s", &ip_x, "-d", &ip_y])
+                    .await?;
             }
         }
         Ok(())
