@@ -91,14 +91,18 @@ fn with_fault(kind: FaultKind) -> Scenario {
     scenario
 }
 
-fn run_faults(world: &Rc<FakeWorld>, scenario: Scenario) -> Result<(), String> {
+/// Runs `future` on a current-thread runtime with local tasks, as substrates run the runner.
+fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    let local = tokio::task::LocalSet::new();
+    tokio::task::LocalSet::new().block_on(&runtime, future)
+}
+
+fn run_faults(world: &Rc<FakeWorld>, scenario: Scenario) -> Result<(), String> {
     let dyn_world: Rc<dyn World> = world.clone();
-    local.block_on(&runtime, async move {
+    block_on(async move {
         let start = dyn_world.clock().now();
         faults::run(dyn_world, Rc::new(scenario), start).await
     })
@@ -221,13 +225,8 @@ fn a_world_that_cannot_start_the_first_node_stops_the_run_with_its_error() {
     let world = world(Some(0));
     let mut scenario = three_region_scenario();
     scenario.procedure.runbook = Runbook::Prebuilt;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let local = tokio::task::LocalSet::new();
     let dyn_world: Rc<dyn World> = world.clone();
-    let outcome = local.block_on(&runtime, super::execute(dyn_world, Rc::new(scenario)));
+    let outcome = block_on(super::execute(dyn_world, Rc::new(scenario)));
     let error = outcome.unwrap_err();
     assert!(error.contains("the engine went away"), "{error}");
     assert_eq!(

@@ -15,18 +15,30 @@ pub struct Capabilities {
     pub no_ordering_restart: Option<String>,
 }
 
+/// Every fault kind a scenario can name.
+pub const ALL_FAULTS: [&str; 5] = [
+    "region_outage",
+    "partition",
+    "one_way_partition",
+    "latency",
+    "node_crash",
+];
+
 impl Capabilities {
     /// Every fault, latency, restarts: what `sim` does.
     pub fn everything() -> Capabilities {
         Capabilities {
-            faults: vec![
-                "region_outage",
-                "partition",
-                "one_way_partition",
-                "latency",
-                "node_crash",
-            ],
+            faults: ALL_FAULTS.to_vec(),
             no_latency: None,
+            no_ordering_restart: None,
+        }
+    }
+
+    /// Every fault but latency, for want of `why`.
+    pub fn without_latency(why: &str) -> Capabilities {
+        Capabilities {
+            faults: ALL_FAULTS.into_iter().filter(|f| *f != "latency").collect(),
+            no_latency: Some(why.to_string()),
             no_ordering_restart: None,
         }
     }

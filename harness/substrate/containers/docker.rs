@@ -40,14 +40,21 @@ pub async fn run(program: &str, args: &[String]) -> Result<String, DockerError> 
                 "`{}` took longer than {COMMAND_TIMEOUT:?}",
                 shown()
             ))
-        })?
-        .map_err(|e| DockerError(format!("cannot run `{}`: {e}", shown())))?;
+        })?;
+    answer(&shown(), output)
+}
+
+/// A command's stdout, trimmed, or what it said on stderr when it failed.
+fn answer(
+    shown: &str,
+    output: std::io::Result<std::process::Output>,
+) -> Result<String, DockerError> {
+    let output = output.map_err(|e| DockerError(format!("cannot run `{shown}`: {e}")))?;
     if output.status.success() {
         Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
     } else {
         Err(DockerError(format!(
-            "`{}` failed: {}",
-            shown(),
+            "`{shown}` failed: {}",
             String::from_utf8_lossy(&output.stderr).trim()
         )))
     }
@@ -65,17 +72,8 @@ pub fn docker_blocking(args: &[&str]) -> Result<String, DockerError> {
     let output = std::process::Command::new("docker")
         .args(args)
         .stdin(Stdio::null())
-        .output()
-        .map_err(|e| DockerError(format!("cannot run `docker {}`: {e}", args.join(" "))))?;
-    if output.status.success() {
-        Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
-    } else {
-        Err(DockerError(format!(
-            "`docker {}` failed: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&output.stderr).trim()
-        )))
-    }
+        .output();
+    answer(&format!("docker {}", args.join(" ")), output)
 }
 
 /// Whether the Docker engine answers; the reason when it does not.

@@ -319,15 +319,20 @@ impl ContainerWorld {
                 .map_err(world_error)?;
             // `docker kill` returns once the signal is sent; wait until the container is down.
             docker(&["wait", &container]).await.map_err(world_error)?;
-            if let Some(node) = self.state.borrow_mut().nodes.get_mut(name) {
-                node.running = false;
-            }
-            self.record(EventKind::NodeState {
-                node: name.clone(),
-                up: false,
-            });
+            self.set_running(name, false);
         }
         Ok(())
+    }
+
+    /// Notes whether `name`'s process runs, in the state and the history.
+    fn set_running(&self, name: &str, up: bool) {
+        if let Some(node) = self.state.borrow_mut().nodes.get_mut(name) {
+            node.running = up;
+        }
+        self.record(EventKind::NodeState {
+            node: name.to_string(),
+            up,
+        });
     }
 
     async fn restart(&self, names: &[String]) -> Result<(), WorldError> {
@@ -340,13 +345,7 @@ impl ContainerWorld {
                 }
             };
             docker(&["start", &container]).await.map_err(world_error)?;
-            if let Some(node) = self.state.borrow_mut().nodes.get_mut(name) {
-                node.running = true;
-            }
-            self.record(EventKind::NodeState {
-                node: name.clone(),
-                up: true,
-            });
+            self.set_running(name, true);
             self.open_gate(name).await?;
         }
         Ok(())
