@@ -48,7 +48,9 @@ pub fn describe(status: &Status, wall: Duration) -> String {
     let (_, phase) = phase_text(&status.phase);
     let speed = status.sim_ms as f64 / wall.as_millis().max(1) as f64;
     let remaining_ms = status.expected_end_ms.saturating_sub(status.sim_ms);
-    let eta = if status.phase == Phase::Settling {
+    // Too early to tell the speed (a real substrate spends its first seconds building an
+    // image and networks): no ETA rather than a wild one.
+    let eta = if status.phase == Phase::Settling || status.sim_ms < ETA_AFTER_MS {
         String::new()
     } else {
         format!(
@@ -56,12 +58,21 @@ pub fn describe(status: &Status, wall: Duration) -> String {
             clock((remaining_ms as f64 / speed.max(0.001)) as u64)
         )
     };
+    // Real substrates run at about 1x: one decimal tells 0.9x from 1.1x.
+    let speed = if speed < 10.0 {
+        format!("{speed:.1}x")
+    } else {
+        format!("{speed:.0}x")
+    };
     format!(
-        "{phase}; simulated {} of ~{}; {speed:.0}x real time{eta}",
+        "{phase}; simulated {} of ~{}; {speed} real time{eta}",
         clock(status.sim_ms),
         clock(status.expected_end_ms)
     )
 }
+
+/// How much of the run must have passed before an ETA is shown.
+const ETA_AFTER_MS: u64 = 5_000;
 
 /// What `hadr run` shows while a scenario runs.
 pub struct Watch {
@@ -157,5 +168,26 @@ mod tests {
             phase: Phase::Settling,
         };
         assert!(!describe(&settling, Duration::from_secs(10)).contains("ETA"));
+    }
+
+    #[test]
+    fn a_run_at_real_time_shows_its_speed_to_a_decimal_and_no_early_eta() {
+        let early = Status {
+            sim_ms: 1_000,
+            expected_end_ms: 80_000,
+            phase: Phase::Procedure {
+                done: 1,
+                total: 78,
+                last: None,
+            },
+        };
+        let text = describe(&early, Duration::from_secs(4));
+        assert!(text.ends_with("; 0.2x real time"), "{text}");
+        let later = Status {
+            sim_ms: 40_000,
+            ..early
+        };
+        let text = describe(&later, Duration::from_secs(44));
+        assert!(text.ends_with("; 0.9x real time; ETA 44s"), "{text}");
     }
 }
