@@ -26,3 +26,10 @@ pub fn hadr(args: &[&str]) -> Output {
         stderr: String::from_utf8(output.stderr).unwrap(),
     }
 }
+
+/// Asserts that `output` exited with `code` and said `needle` on stderr.
+#[allow(dead_code)]
+pub fn assert_exit(output: &Output, code: i32, needle: &str) {
+    assert_eq!(output.code, code, "{}", output.stderr);
+    assert!(output.stderr.contains(needle), "{}", output.stderr);
+}
