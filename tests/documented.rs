@@ -152,3 +152,25 @@ fn the_same_seed_gives_the_same_documented_report() {
     let (_, _, second) = run("scenarios/mutation-admin-recreated.yaml");
     assert_eq!(strip(first.path()), strip(second.path()));
 }
+
+/// Consoles are sampled every 10 s; a 5 s outage between two samples would hold no console
+/// evidence and fail console_failover for the harness's reason. The runner also looks at the
+/// consoles as each fault starts.
+#[test]
+fn a_short_outage_between_console_samples_still_judges_console_failover() {
+    let mut scenario = common::run::load("scenarios/containers-smoke.yaml");
+    scenario.faults = vec![hadr::scenario::model::Fault {
+        at: std::time::Duration::from_secs(12),
+        duration: Some(std::time::Duration::from_secs(5)),
+        kind: hadr::scenario::model::FaultKind::RegionOutage {
+            region: "us-west".into(),
+            mode: hadr::scenario::model::OutageMode::Lost,
+        },
+    }];
+    scenario.expect = vec![hadr::scenario::model::Expectation::ConsoleFailover {
+        failed_region: "us-west".into(),
+    }];
+    let (report, _) = common::run::run(&scenario);
+    let verdict = common::run::expectation(&report, "console_failover");
+    assert!(verdict.passed, "{}", verdict.detail);
+}

@@ -11,15 +11,16 @@ use std::time::Duration;
 
 /// Runs every fault of `scenario` at its time; returns when all have healed (or, for
 /// faults without an end, started), or with the first change the world could not make.
+/// `started` counts the faults that have started (the sampler looks at the consoles then).
 pub async fn run(
     world: Rc<dyn World>,
     scenario: Rc<Scenario>,
     workload_start: Duration,
+    started: Rc<std::cell::Cell<usize>>,
 ) -> Result<(), String> {
     let mut tasks = tokio::task::JoinSet::new();
     for index in 0..scenario.faults.len() {
-        let world = world.clone();
-        let scenario = scenario.clone();
+        let (world, scenario, started) = (world.clone(), scenario.clone(), started.clone());
         tasks.spawn_local(async move {
             let fault = &scenario.faults[index];
             sleep_until(&world, workload_start + fault.at).await;
@@ -28,6 +29,7 @@ pub async fn run(
                 apply(&*world, index, change).await?;
             }
             record(&*world, index, fault, FaultPhase::Start);
+            started.set(started.get() + 1);
             let Some(duration) = fault.duration else {
                 return Ok(());
             };

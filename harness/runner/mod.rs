@@ -102,13 +102,20 @@ pub async fn execute(world: Rc<dyn World>, scenario: Rc<Scenario>) -> Result<(),
     launch_client(&world, &scenario, &network, start, rng.next_u64()).await?;
     sleep_until(&world, start).await;
     world.record(EventKind::WorkloadStarted);
-    let faults = tokio::task::spawn_local(faults::run(world.clone(), scenario.clone(), start));
+    let faults_started = Rc::new(Cell::new(0usize));
+    let faults = tokio::task::spawn_local(faults::run(
+        world.clone(),
+        scenario.clone(),
+        start,
+        faults_started.clone(),
+    ));
     let observing = Rc::new(Cell::new(true));
     let sampler = tokio::task::spawn_local(sample(
         world.clone(),
         observer.clone(),
         consoles.clone(),
         observing.clone(),
+        faults_started,
     ));
 
     sleep_until(&world, start + scenario.workload.duration).await;
@@ -181,14 +188,17 @@ async fn ledgers_agree(observer: &Rc<Observer>, network: &Network) -> bool {
 }
 
 /// Samples ledgers, ordering nodes and peer metrics every second, membership every five and
-/// the consoles (when the procedure made them) every ten, while `observing`.
+/// the consoles (when the procedure made them) every ten and within a second of each fault's
+/// start (so even a short fault window holds console evidence), while `observing`.
 async fn sample(
     world: Rc<dyn World>,
     observer: Rc<Observer>,
     consoles: Option<documented::Consoles>,
     observing: Rc<Cell<bool>>,
+    faults_started: Rc<Cell<usize>>,
 ) {
     let mut round = 0u64;
+    let mut faults_seen = 0;
     let mut rounds = tokio::task::JoinSet::new();
     while observing.get() {
         let o = observer.clone();
@@ -205,9 +215,11 @@ async fn sample(
                 o.membership_round().await;
             });
         }
+        let fault_began = faults_started.get() != faults_seen;
+        faults_seen = faults_started.get();
         if let Some(consoles) = consoles
             .as_ref()
-            .filter(|_| round % CONSOLE_SAMPLE_EVERY == 0)
+            .filter(|_| round % CONSOLE_SAMPLE_EVERY == 0 || fault_began)
         {
             rounds.spawn_local(documented::console_round(world.clone(), consoles.clone()));
         }

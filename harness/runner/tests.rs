@@ -104,7 +104,7 @@ fn run_faults(world: &Rc<FakeWorld>, scenario: Scenario) -> Result<(), String> {
     let dyn_world: Rc<dyn World> = world.clone();
     block_on(async move {
         let start = dyn_world.clock().now();
-        faults::run(dyn_world, Rc::new(scenario), start).await
+        faults::run(dyn_world, Rc::new(scenario), start, Rc::new(Cell::new(0))).await
     })
 }
 
