@@ -273,24 +273,15 @@ fn killing_the_raft_leader_gives_clients_service_unavailable_until_a_new_leader_
         .expect("a new leader is elected");
     assert!(elected_ms < heal_ms, "elected only after the heal");
 
-    // Every client transaction: (invoked, finished, phase, detail).
-    let mut invoked = std::collections::BTreeMap::new();
-    let mut outcomes = Vec::new();
-    for (at_ms, op) in history.iter(|k| match k {
-        EventKind::Op(op) if op.process.starts_with("client") => Some(op),
-        _ => None,
-    }) {
-        match op.phase {
-            OpPhase::Invoke => {
-                invoked.insert(op.op_id, at_ms);
-            }
-            phase => {
-                if let Some(&start) = invoked.get(&op.op_id) {
-                    outcomes.push((start, at_ms, phase, op.detail.clone()));
-                }
-            }
-        }
-    }
+    // Every client transaction that finished: (invoked, finished, phase, detail).
+    let outcomes: Vec<_> = hadr::checks::view::op_spans(&history)
+        .into_iter()
+        .filter(|span| span.invoke.process.starts_with("client"))
+        .filter_map(|span| {
+            span.completion
+                .map(|(at_ms, op)| (span.invoked_ms, at_ms, op.phase, op.detail.clone()))
+        })
+        .collect();
     let submit_failures: Vec<_> = outcomes
         .iter()
         .filter(|(_, _, phase, detail)| *phase == OpPhase::Fail && detail.starts_with("submit:"))
