@@ -23,7 +23,7 @@ fn west() -> Scenario {
 fn east() -> Scenario {
     let mut scenario = three_region_scenario();
     scenario.faults = vec![outage("us-east", 120, Some(60))];
-    scenario.workload.client_region = "ca-central".to_string();
+    scenario.workload.clients = vec!["ca-central".to_string()];
     scenario
 }
 

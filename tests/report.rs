@@ -17,7 +17,7 @@ use std::time::Duration;
 fn failing_run() -> (Scenario, History) {
     let mut scenario = three_region_scenario();
     scenario.faults = vec![outage("us-east", 120, Some(60))];
-    scenario.workload.client_region = "ca-central".to_string();
+    scenario.workload.clients = vec!["ca-central".to_string()];
     scenario.expect[4] = Expectation::ConsoleFailover {
         failed_region: "us-east".to_string(),
     };

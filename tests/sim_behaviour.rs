@@ -553,14 +553,14 @@ fn losing_the_ordering_leaders_region_elects_a_new_leader_within_the_election_ti
         mode: OutageMode::Killed,
     };
     // The client fails with its region; keep it out of the outage.
-    if scenario.workload.client_region == leader {
-        scenario.workload.client_region = scenario
+    if scenario.workload.client_region() == leader {
+        scenario.workload.clients = vec![scenario
             .topology
             .regions
             .iter()
             .map(|r| r.name.clone())
             .find(|r| *r != leader)
-            .expect("another region");
+            .expect("another region")];
     }
     // Deadlines long enough to see what the network answers: a call that waits for a killed
     // node shows as a long call, not as the client's own deadline.

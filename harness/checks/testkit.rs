@@ -110,12 +110,14 @@ pub fn three_region_scenario() -> Scenario {
         workload: Workload {
             rate_per_s: 5.0,
             duration: Duration::from_secs(360),
-            client_region: "us-east".to_string(),
+            clients: vec!["us-east".to_string()],
             gateway: GatewaySettings {
                 peers: Vec::new(),
                 failover: Failover::None,
                 timeouts: Default::default(),
             },
+            calls: Default::default(),
+            rate_changes: Vec::new(),
         },
         faults: vec![outage("us-west", 120, Some(60))],
         expect: vec![
@@ -528,7 +530,7 @@ pub fn synthetic_run(scenario: &Scenario) -> History {
     let endorser = peer_name(
         &scenario.topology.organizations[0].msp_id,
         0,
-        &scenario.workload.client_region,
+        scenario.workload.client_region(),
     );
     let batch_ms = scenario.topology.fabric.ordering.batch_timeout.as_millis() as TimeMs;
     let interval_ms = (1000.0 / scenario.workload.rate_per_s) as TimeMs;

@@ -3,8 +3,8 @@
 //! statistics.
 
 use super::view::{
-    fault_windows, is_transaction, op_spans, run_end_ms, secs, workload_window, FaultWindow,
-    OpSpan, Window,
+    fault_windows, is_evaluate, is_transaction, op_spans, run_end_ms, secs, workload_window,
+    FaultWindow, OpSpan, Window,
 };
 use super::CheckResult;
 use crate::history::{History, OpPhase};
@@ -211,11 +211,23 @@ pub struct Stats {
     pub transactions_unknown: u64,
     /// Invoked but never completed by the end of the run.
     pub transactions_unfinished: u64,
+    /// Failed because another transaction of their block changed what they read.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub transactions_mvcc_conflicts: u64,
     pub commit_latency_ms: LatencyPercentiles,
+    /// The workload's evaluates, and those that got no answer.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub evaluates: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub evaluates_failed: u64,
+}
+
+fn is_zero(count: &u64) -> bool {
+    *count == 0
 }
 
 /// The value at percentile `p` (0 < p <= 100) of sorted values, nearest-rank.
-pub fn percentile(sorted: &[u64], p: f64) -> Option<u64> {
+pub fn percentile<T: Copy>(sorted: &[T], p: f64) -> Option<T> {
     if sorted.is_empty() {
         return None;
     }
@@ -234,7 +246,19 @@ impl Stats {
             .filter_map(|s| s.commit_latency_ms())
             .collect();
         latencies.sort_unstable();
+        let conflicted = |s: &&&OpSpan| {
+            s.completion.is_some_and(|(_, op)| {
+                op.phase == OpPhase::Fail && op.detail.ends_with("as MvccReadConflict")
+            })
+        };
+        let evaluates: Vec<&OpSpan> = spans.iter().filter(|s| is_evaluate(s.invoke)).collect();
         Stats {
+            transactions_mvcc_conflicts: transactions.iter().filter(conflicted).count() as u64,
+            evaluates: evaluates.len() as u64,
+            evaluates_failed: evaluates
+                .iter()
+                .filter(|s| s.outcome() != Some(OpPhase::Ok))
+                .count() as u64,
             transactions_submitted: outcomes.submitted,
             transactions_committed: outcomes.ok,
             transactions_failed: outcomes.failed,
@@ -258,6 +282,6 @@ mod tests {
         assert_eq!(percentile(&values, 50.0), Some(50));
         assert_eq!(percentile(&values, 99.0), Some(99));
         assert_eq!(percentile(&[7], 99.0), Some(7));
-        assert_eq!(percentile(&[], 50.0), None);
+        assert_eq!(percentile::<u64>(&[], 50.0), None);
     }
 }

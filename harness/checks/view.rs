@@ -17,10 +17,19 @@ pub fn is_ca_request(op: &Operation) -> bool {
     CA_FUNCTIONS.contains(&op.function.as_str())
 }
 
-/// A ledger transaction of the workload: submitted by a client application (`client.<region>`)
-/// and not a CA request. Console calls (`console.<region>`) are not transactions.
+/// The contract's queries, which a workload evaluates (fabric::chaincode).
+const EVALUATE_FUNCTIONS: [&str; 2] = ["ReadAsset", "AssetExists"];
+
+/// A query of the workload: a client application's evaluate, which is never ordered.
+pub fn is_evaluate(op: &Operation) -> bool {
+    op.process.starts_with("client.") && EVALUATE_FUNCTIONS.contains(&op.function.as_str())
+}
+
+/// A ledger transaction of the workload: submitted by a client application (`client.<region>`),
+/// not a CA request and not an evaluate. Console calls (`console.<region>`) are not
+/// transactions.
 pub fn is_transaction(op: &Operation) -> bool {
-    op.process.starts_with("client.") && !is_ca_request(op)
+    op.process.starts_with("client.") && !is_ca_request(op) && !is_evaluate(op)
 }
 
 /// Simulated milliseconds as seconds with one decimal, the way every detail prints times.
@@ -235,19 +244,20 @@ impl<'a> OpSpan<'a> {
 /// a second completion of the same op is ignored (the first one is what the client saw).
 pub fn op_spans(history: &History) -> Vec<OpSpan<'_>> {
     let mut spans: Vec<OpSpan> = Vec::new();
-    let mut by_id: BTreeMap<u64, usize> = BTreeMap::new();
+    // Operation IDs are a process's own (each client counts from 0).
+    let mut by_id: BTreeMap<(&str, u64), usize> = BTreeMap::new();
     for (at_ms, op) in history.iter(|k| match k {
         EventKind::Op(op) => Some(op),
         _ => None,
     }) {
         if op.phase == OpPhase::Invoke {
-            by_id.insert(op.op_id, spans.len());
+            by_id.insert((op.process.as_str(), op.op_id), spans.len());
             spans.push(OpSpan {
                 invoked_ms: at_ms,
                 invoke: op,
                 completion: None,
             });
-        } else if let Some(&i) = by_id.get(&op.op_id) {
+        } else if let Some(&i) = by_id.get(&(op.process.as_str(), op.op_id)) {
             if spans[i].completion.is_none() && at_ms >= spans[i].invoked_ms {
                 spans[i].completion = Some((at_ms, op));
             }
@@ -526,12 +536,36 @@ mod tests {
                 None,
                 "",
             )
+            .op(
+                1,
+                4,
+                "client.us-east",
+                OpPhase::Invoke,
+                "ReadAsset",
+                None,
+                None,
+                "",
+            )
             .build();
         let kinds: Vec<_> = op_spans(&history)
             .iter()
-            .map(|s| (is_transaction(s.invoke), is_ca_request(s.invoke)))
+            .map(|s| {
+                (
+                    is_transaction(s.invoke),
+                    is_ca_request(s.invoke),
+                    is_evaluate(s.invoke),
+                )
+            })
             .collect();
-        assert_eq!(kinds, [(true, false), (false, true), (false, true)]);
+        assert_eq!(
+            kinds,
+            [
+                (true, false, false),
+                (false, true, false),
+                (false, true, false),
+                (false, false, true)
+            ]
+        );
     }
 
     #[test]

@@ -458,6 +458,22 @@ impl GrpcWebPeerAdmin {
         self.broadcast(orderer, &envelope).await
     }
 
+    /// Whether `peer` has the definition of chaincode `name` committed on `channel_id`
+    /// (`peer lifecycle chaincode querycommitted`): an error while it has not.
+    pub async fn chaincode_committed(
+        &self,
+        peer: &Component,
+        channel_id: &str,
+        name: &str,
+        signer: &SigningIdentity,
+    ) -> Result<(), PeerAdminError> {
+        let invocation = Invocation::QueryChaincodeDefinition {
+            name: name.to_string(),
+        };
+        let proposal = self.proposal(signer, channel_id, &invocation);
+        self.endorse(peer, &proposal.signed).await.map(|_| ())
+    }
+
     /// Asks `peer` a channel-less system query (qscc names the channel in its arguments:
     /// fabric::endorser) and decodes the answer's payload.
     pub async fn query<T: DeserializeOwned>(

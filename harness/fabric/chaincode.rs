@@ -2,7 +2,9 @@
 //! of fabric-samples' asset-transfer-basic (chaincode-go/chaincode/smartcontract.go):
 //! assets are JSON objects with their fields in alphabetical order (the sample's rule for
 //! deterministic JSON across languages), keyed by ID; errors become status 500 responses
-//! with the contract's message, as fabric-contract-api-go returns them.
+//! with the contract's message, as fabric-contract-api-go returns them. One addition: an
+//! asset may carry `Notes` (omitted when empty, so the sample's assets are byte for byte
+//! the sample's), which a workload's `payload_bytes` fills to size its transactions.
 
 use super::invocation::AssetCall;
 use super::state::TxSimulator;
@@ -22,6 +24,8 @@ pub struct Asset {
     pub color: String,
     #[serde(rename = "ID")]
     pub id: String,
+    #[serde(rename = "Notes", default, skip_serializing_if = "String::is_empty")]
+    pub notes: String,
     #[serde(rename = "Owner")]
     pub owner: String,
     #[serde(rename = "Size")]
@@ -70,6 +74,7 @@ fn run(call: &AssetCall, simulator: &mut TxSimulator<'_>) -> Result<Vec<u8>, Str
             size,
             owner,
             appraised_value,
+            notes,
         } => {
             if simulator.get_state(id).is_some() {
                 return Err(format!("the asset {id} already exists"));
@@ -79,6 +84,7 @@ fn run(call: &AssetCall, simulator: &mut TxSimulator<'_>) -> Result<Vec<u8>, Str
                 color: color.clone(),
                 id: id.clone(),
                 owner: owner.clone(),
+                notes: notes.clone(),
                 size: *size,
             };
             simulator.put_state(id, asset.to_json());

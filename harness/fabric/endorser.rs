@@ -393,6 +393,7 @@ mod tests {
                 size: 1,
                 owner: "Brad".into(),
                 appraised_value: 10,
+                notes: String::new(),
             },
         );
         network.order_and_commit(vec![envelope]).unwrap();

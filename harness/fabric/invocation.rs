@@ -37,6 +37,9 @@ pub enum AssetCall {
         size: i64,
         owner: String,
         appraised_value: i64,
+        /// hadr's one addition to the sample's asset, for a workload's transaction size:
+        /// passed as a sixth argument only when not empty.
+        notes: String,
     },
     ReadAsset {
         id: String,
@@ -87,16 +90,20 @@ impl Invocation {
                         size,
                         owner,
                         appraised_value,
-                    } => (
-                        "CreateAsset",
-                        vec![
+                        notes,
+                    } => {
+                        let mut args = vec![
                             id.clone(),
                             color.clone(),
                             size.to_string(),
                             owner.clone(),
                             appraised_value.to_string(),
-                        ],
-                    ),
+                        ];
+                        if !notes.is_empty() {
+                            args.push(notes.clone());
+                        }
+                        ("CreateAsset", args)
+                    }
                     AssetCall::ReadAsset { id } => ("ReadAsset", vec![id.clone()]),
                     AssetCall::TransferAsset { id, new_owner } => {
                         ("TransferAsset", vec![id.clone(), new_owner.clone()])
@@ -202,13 +209,18 @@ impl Invocation {
             }
             (name, function, args) => {
                 let call = match (function, args) {
-                    ("CreateAsset", [id, color, size, owner, value]) => AssetCall::CreateAsset {
-                        id: id.clone(),
-                        color: color.clone(),
-                        size: number(size, "size")?,
-                        owner: owner.clone(),
-                        appraised_value: number(value, "appraisedValue")?,
-                    },
+                    ("CreateAsset", [id, color, size, owner, value, notes @ ..])
+                        if notes.len() <= 1 =>
+                    {
+                        AssetCall::CreateAsset {
+                            id: id.clone(),
+                            color: color.clone(),
+                            size: number(size, "size")?,
+                            owner: owner.clone(),
+                            appraised_value: number(value, "appraisedValue")?,
+                            notes: notes.first().cloned().unwrap_or_default(),
+                        }
+                    }
                     ("ReadAsset", [id]) => AssetCall::ReadAsset { id: id.clone() },
                     ("TransferAsset", [id, new_owner]) => AssetCall::TransferAsset {
                         id: id.clone(),
@@ -290,6 +302,15 @@ mod tests {
                 size: 5,
                 owner: "Tomoko".into(),
                 appraised_value: 300,
+                notes: String::new(),
+            }),
+            asset(AssetCall::CreateAsset {
+                id: "a2".into(),
+                color: "red".into(),
+                size: 3,
+                owner: "Brad".into(),
+                appraised_value: 100,
+                notes: "a long description".into(),
             }),
             asset(AssetCall::ReadAsset { id: "a1".into() }),
             asset(AssetCall::TransferAsset {

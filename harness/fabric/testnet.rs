@@ -317,6 +317,7 @@ pub fn create_asset(id: &str, owner: &str) -> AssetCall {
         size: 5,
         owner: owner.into(),
         appraised_value: 300,
+        notes: String::new(),
     }
 }
 

@@ -84,8 +84,42 @@ fn workload(scenario: &Scenario) -> String {
     let mut fields = vec![
         format!("rate_per_s: {}", workload.rate_per_s),
         format!("duration: {}", human(workload.duration)),
-        format!("client_region: {}", workload.client_region),
     ];
+    match workload.clients.as_slice() {
+        [one] => fields.push(format!("client_region: {one}")),
+        several => fields.push(format!("clients: [{}]", several.join(", "))),
+    }
+    let calls = &workload.calls;
+    if calls.evaluate_share > 0.0 {
+        fields.push(format!("evaluate_share: {}", calls.evaluate_share));
+    }
+    if let Some(keys) = calls.key_space {
+        fields.push(format!("key_space: {keys}"));
+    }
+    if calls.payload_bytes > 0 {
+        fields.push(format!("payload_bytes: {}", calls.payload_bytes));
+    }
+    // A shrunk workload may end before a change: it would be refused, and does nothing.
+    let changes: Vec<String> = workload
+        .rate_changes
+        .iter()
+        .filter(|c| c.at < workload.duration)
+        .map(|c| {
+            let over = if c.over.is_zero() {
+                String::new()
+            } else {
+                format!(", over: {}", human(c.over))
+            };
+            format!(
+                "{{at: {}, rate_per_s: {}{over}}}",
+                human(c.at),
+                c.rate_per_s
+            )
+        })
+        .collect();
+    if !changes.is_empty() {
+        fields.push(format!("rate_changes: [{}]", changes.join(", ")));
+    }
     let gateway = &workload.gateway;
     let mut gateway_fields = Vec::new();
     if !gateway.peers.is_empty() {

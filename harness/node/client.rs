@@ -5,20 +5,23 @@
 //! (fabric-gateway#257): with `failover: next` the application moves to the next gateway
 //! endpoint after a call failed without an answer, as an application behind a load balancer
 //! does. Every operation is recorded Jepsen-style: invoke, then ok (committed VALID), fail
-//! (certainly not committed) or info (outcome unknown).
+//! (certainly not committed) or info (outcome unknown). An evaluate (the SDK's
+//! EvaluateTransaction) is one Evaluate call: ok with an answer, fail without one.
 
 use super::rpc::{CallError, Rpc};
+use super::spec::ClientSpec;
 use super::wire::{CommitStatus, GatewayCode, Wire};
 use crate::clock::Clock;
 use crate::fabric::crypto::SigningIdentity;
+use crate::fabric::invocation::AssetCall;
 use crate::fabric::invocation::Invocation;
 use crate::fabric::txbuild::{signed_envelope, signed_proposal};
 use crate::fabric::types::ValidationCode;
 use crate::history::{EventKind, OpPhase, Operation};
 use crate::net::frame::Keepalive;
 use crate::net::Net;
-use crate::scenario::model::{ClientTimeouts, Failover};
-use crate::workload::{submit_offset, transaction_count, AssetMix};
+use crate::scenario::model::Failover;
+use crate::workload::{AssetMix, Call, Schedule};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::cell::{Cell, RefCell};
@@ -35,17 +38,7 @@ pub struct ClientProgram {
     /// Host name, e.g. `client.us-east`; the `process` of its operations.
     pub name: String,
     pub identity: SigningIdentity,
-    pub channel_id: String,
-    pub chaincode: String,
-    /// Gateway peers' endpoints (host:port), in order of preference.
-    pub gateway_peers: Vec<String>,
-    pub failover: Failover,
-    pub timeouts: ClientTimeouts,
-    pub rate_per_s: f64,
-    /// When the first transaction is submitted (clock time) and for how long.
-    pub start: Duration,
-    pub duration: Duration,
-    pub seed: u64,
+    pub spec: ClientSpec,
     pub clock: Clock,
     pub record: Recorder,
 }
@@ -61,24 +54,30 @@ const DIAL_TIMEOUT: Duration = Duration::from_secs(20);
 /// Runs the workload; returns once every submitted transaction has an outcome. `restarts`
 /// counts earlier runs of this client: a restarted application makes new transaction IDs.
 pub async fn run(program: ClientProgram, net: Arc<dyn Net>, restarts: u64) -> io::Result<()> {
+    let spec = &program.spec;
     let client = Rc::new(Client {
         rpc: Rpc::new(net, NO_KEEPALIVE, DIAL_TIMEOUT),
         gateway: Cell::new(0),
         rng: RefCell::new(ChaCha8Rng::seed_from_u64(
-            program.seed ^ restarts.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+            spec.seed ^ restarts.wrapping_mul(0x9E37_79B9_7F4A_7C15),
         )),
-        program,
+        program: program.clone(),
     });
-    let program = &client.program;
     let clock = program.clock;
     let started = clock.now();
-    let mut mix = AssetMix::new(ChaCha8Rng::seed_from_u64(program.seed ^ 0xA55E7));
+    let mix = Rc::new(RefCell::new(AssetMix::new(
+        ChaCha8Rng::seed_from_u64(spec.seed ^ 0xA55E7),
+        spec.calls.clone(),
+        &spec.id_prefix,
+    )));
+    let schedule = Schedule::new(spec.rate_per_s, &spec.rate_changes, spec.duration);
     let mut transactions = tokio::task::JoinSet::new();
-    for n in 0..transaction_count(program.rate_per_s, program.duration) {
-        // Drawn for every n, so a restarted client submits the same calls at the same times.
-        let call = mix.next_call();
-        let at = program.start + submit_offset(n, program.rate_per_s);
+    for n in 0..schedule.count() {
+        let at = spec.start + schedule.offset(n);
         if at < started {
+            // Drawn for every n, so a restarted client submits the same kinds of calls at
+            // the same times.
+            mix.borrow_mut().next_call();
             continue; // the client was down then
         }
         // Transactions due within one step of the clock go out together: at rates finer
@@ -87,8 +86,19 @@ pub async fn run(program: ClientProgram, net: Arc<dyn Net>, restarts: u64) -> io
         if at > now {
             tokio::time::sleep(at - now).await;
         }
-        let client = client.clone();
-        transactions.spawn_local(async move { client.submit(n, call).await });
+        // Drawn when due, knowing what has committed by then.
+        let call = mix.borrow_mut().next_call();
+        let created = match &call {
+            Call::Submit(AssetCall::CreateAsset { id, .. }) => Some(id.clone()),
+            _ => None,
+        };
+        let (client, mix) = (client.clone(), mix.clone());
+        transactions.spawn_local(async move {
+            let committed = client.submit(n, call).await;
+            if let (true, Some(id)) = (committed, created) {
+                mix.borrow_mut().committed(&id);
+            }
+        });
     }
     while transactions.join_next().await.is_some() {}
     Ok(())
@@ -110,7 +120,7 @@ enum Outcome {
 
 impl Client {
     fn gateway(&self) -> String {
-        let peers = &self.program.gateway_peers;
+        let peers = &self.program.spec.gateway_peers;
         peers[self.gateway.get() % peers.len().max(1)].clone()
     }
 
@@ -123,16 +133,24 @@ impl Client {
     ) -> Result<Wire, CallError> {
         let gateway = self.gateway();
         let reply = self.rpc.call(&gateway, timeout, make).await;
-        if reply.is_err() && self.program.failover == Failover::Next && self.gateway() == gateway {
+        if reply.is_err()
+            && self.program.spec.failover == Failover::Next
+            && self.gateway() == gateway
+        {
             self.gateway.set(self.gateway.get() + 1);
         }
         reply
     }
 
-    async fn submit(&self, op_id: u64, call: crate::fabric::invocation::AssetCall) {
+    /// Makes the call and records it; whether it succeeded (a submit committed VALID).
+    async fn submit(&self, op_id: u64, call: Call) -> bool {
         let program = &self.program;
+        let (call, evaluate) = match call {
+            Call::Submit(call) => (call, false),
+            Call::Evaluate(call) => (call, true),
+        };
         let invocation = Invocation::Chaincode {
-            name: program.chaincode.clone(),
+            name: program.spec.chaincode.clone(),
             call,
         };
         let (_, function, _) = invocation.to_parts();
@@ -140,7 +158,7 @@ impl Client {
             let mut rng = self.rng.borrow_mut();
             signed_proposal(
                 &program.identity,
-                &program.channel_id,
+                &program.spec.channel_id,
                 &invocation,
                 program.clock.now(),
                 &mut *rng,
@@ -154,17 +172,57 @@ impl Client {
                 process: program.name.clone(),
                 phase,
                 function: function.clone(),
-                tx_id: Some(tx_id.clone()),
+                // An evaluate's proposal is never ordered: it is not a transaction.
+                tx_id: (!evaluate).then(|| tx_id.clone()),
                 node,
                 detail,
             }))
         };
         record(OpPhase::Invoke, None, String::new());
-        let outcome = self.transaction(&proposal.signed, &tx_id).await;
+        let outcome = if evaluate {
+            self.evaluate(&proposal.signed).await
+        } else {
+            self.transaction(&proposal.signed, &tx_id).await
+        };
         match outcome {
-            Outcome::Ok => record(OpPhase::Ok, Some(gateway), String::new()),
+            Outcome::Ok => {
+                record(OpPhase::Ok, Some(gateway), String::new());
+                return true;
+            }
             Outcome::Fail(why) => record(OpPhase::Fail, Some(gateway), why),
             Outcome::Info(why) => record(OpPhase::Info, Some(gateway), why),
+        }
+        false
+    }
+
+    /// Evaluate (the SDK's EvaluateTransaction): it changes nothing, so without an answer it
+    /// certainly failed.
+    async fn evaluate(&self, proposal: &crate::fabric::types::SignedProposal) -> Outcome {
+        let reply = self
+            .call(self.program.spec.timeouts.evaluate, |id| {
+                Wire::GatewayEvaluate {
+                    id,
+                    proposal: proposal.clone(),
+                }
+            })
+            .await;
+        match reply {
+            Ok(Wire::GatewayEvaluateReply {
+                result: Ok(response),
+                ..
+            }) if response.status == crate::fabric::chaincode::STATUS_OK => Outcome::Ok,
+            Ok(Wire::GatewayEvaluateReply {
+                result: Ok(response),
+                ..
+            }) => Outcome::Fail(format!(
+                "evaluate: status {}: {}",
+                response.status, response.message
+            )),
+            Ok(Wire::GatewayEvaluateReply { result: Err(e), .. }) => {
+                Outcome::Fail(format!("evaluate: {e}"))
+            }
+            Ok(_) => Outcome::Fail("evaluate: unexpected reply".into()),
+            Err(e) => Outcome::Fail(format!("evaluate: {e}")),
         }
     }
 
@@ -175,7 +233,7 @@ impl Client {
         tx_id: &str,
     ) -> Outcome {
         let program = &self.program;
-        let timeouts = &program.timeouts;
+        let timeouts = &program.spec.timeouts;
         let endorsed = self
             .call(timeouts.endorse, |id| Wire::GatewayEndorse {
                 id,
@@ -217,7 +275,7 @@ impl Client {
         let status = self
             .call(wait + Duration::from_secs(1), |id| Wire::CommitStatus {
                 id,
-                channel_id: program.channel_id.clone(),
+                channel_id: program.spec.channel_id.clone(),
                 tx_id: tx_id.to_string(),
                 timeout_ms: u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
             })

@@ -18,7 +18,7 @@ use crate::fabric::peer_state::{PeerDisk as PeerLedgers, PeerState};
 use crate::fabric::types::{Block, MspDefinition};
 use crate::net::http::HttpClient;
 use crate::net::Net;
-use crate::scenario::model::{ClientTimeouts, Failover};
+use crate::scenario::model::{Calls, ClientTimeouts, Failover, RateChange};
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -116,10 +116,15 @@ pub struct ClientSpec {
     pub gateway_peers: Vec<String>,
     pub failover: Failover,
     pub timeouts: ClientTimeouts,
+    /// Calls per second from `start` (the run's clock) for `duration`, and their changes
+    /// (workload::Schedule).
     pub rate_per_s: f64,
-    /// When the first transaction is submitted (the run's clock) and for how long.
-    pub start: Duration,
+    pub rate_changes: Vec<RateChange>,
     pub duration: Duration,
+    pub calls: Calls,
+    /// Put before the IDs of the assets the client creates.
+    pub id_prefix: String,
+    pub start: Duration,
     pub seed: u64,
 }
 
@@ -175,7 +180,7 @@ pub struct NodeHost {
 impl NodeHost {
     fn log(&self, name: &str) -> NodeLog {
         if self.node_logs {
-            NodeLog::to(name, self.record.clone())
+            NodeLog::to(name, self.clock, self.record.clone())
         } else {
             NodeLog::default()
         }
@@ -320,15 +325,7 @@ fn program(
             let program = ClientProgram {
                 name,
                 identity: client.identity.signing()?,
-                channel_id: client.channel_id.clone(),
-                chaincode: client.chaincode.clone(),
-                gateway_peers: client.gateway_peers.clone(),
-                failover: client.failover,
-                timeouts: client.timeouts.clone(),
-                rate_per_s: client.rate_per_s,
-                start: client.start,
-                duration: client.duration,
-                seed: client.seed,
+                spec: (**client).clone(),
                 clock: host.clock,
                 record: host.record.clone(),
             };

@@ -123,10 +123,15 @@ fn what_ran(out: &mut String, report: &Report) {
     );
     let _ = writeln!(
         out,
-        "- Workload: {} tx/s for {} from client.{}\n",
+        "- Workload: {} tx/s for {} from {}\n",
         network.workload_rate_per_s,
         human_duration(Duration::from_millis(network.workload_duration_ms)),
-        network.client_region
+        network
+            .client_regions
+            .iter()
+            .map(|region| crate::scenario::layout::client_name(region))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
 }
 
@@ -357,6 +362,20 @@ fn transactions(out: &mut String, report: &Report) {
         ms(stats.commit_latency_ms.p50),
         ms(stats.commit_latency_ms.p99)
     );
+    if stats.transactions_mvcc_conflicts > 0 {
+        let _ = writeln!(
+            out,
+            "{} of the failed transactions conflicted with another of their block on a key they read (MVCC_READ_CONFLICT).\n",
+            stats.transactions_mvcc_conflicts
+        );
+    }
+    if stats.evaluates > 0 {
+        let _ = writeln!(
+            out,
+            "Evaluates (queries, never ordered): {}, {} without an answer.\n",
+            stats.evaluates, stats.evaluates_failed
+        );
+    }
     let _ = writeln!(
         out,
         "Commit latency is invoke to commit acknowledgement per operation, nearest-rank \

@@ -144,7 +144,8 @@ pub struct NetworkReport {
     pub procedure: Procedure,
     pub workload_rate_per_s: f64,
     pub workload_duration_ms: u64,
-    pub client_region: String,
+    /// One client application in each, in order.
+    pub client_regions: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -319,7 +320,7 @@ fn network_report(scenario: &Scenario) -> NetworkReport {
         procedure: scenario.procedure.clone(),
         workload_rate_per_s: scenario.workload.rate_per_s,
         workload_duration_ms: scenario.workload.duration.as_millis() as u64,
-        client_region: scenario.workload.client_region.clone(),
+        client_regions: scenario.workload.clients.clone(),
     }
 }
 

@@ -99,7 +99,7 @@ pub async fn execute(world: Rc<dyn World>, scenario: Rc<Scenario>) -> Result<(),
     wait_for_gossip(&world, &observer, &network).await;
 
     let start = world.clock().now() + Duration::from_secs(1);
-    launch_client(&world, &scenario, &network, start, rng.next_u64()).await?;
+    launch_clients(&world, &scenario, &network, start, rng.next_u64()).await?;
     sleep_until(&world, start).await;
     world.record(EventKind::WorkloadStarted);
     let faults_started = Rc::new(Cell::new(0usize));
@@ -230,8 +230,10 @@ async fn sample(
     while rounds.join_next().await.is_some() {}
 }
 
-/// Starts the client application in its region, as a member of the first organization.
-async fn launch_client(
+/// Starts the client applications, one in each of the workload's regions, as members of
+/// the first organization. The first client's seed is `seed`, so a one-client scenario
+/// runs as it always has; the others' are derived from it.
+async fn launch_clients(
     world: &Rc<dyn World>,
     scenario: &Scenario,
     network: &Network,
@@ -250,37 +252,46 @@ async fn launch_client(
         .cloned()
         .ok_or("no client identity")?;
     let workload = &scenario.workload;
-    let name = client_name(&workload.client_region);
-    let gateway_peers = if workload.gateway.peers.is_empty() {
-        // The client organization's peers, its own region's first.
-        let mut peers = network.peer_endpoints(&msp_id);
-        peers.sort_by_key(|endpoint| !endpoint.contains(&format!(".{}:", workload.client_region)));
-        peers
-    } else {
-        workload
-            .gateway
-            .peers
-            .iter()
-            .map(|peer| format!("{peer}:{PEER_PORT}"))
-            .collect()
-    };
-    let client = ClientSpec {
-        identity: (&identity).into(),
-        channel_id: network.channel_id.clone(),
-        chaincode: network.chaincode.clone(),
-        gateway_peers,
-        failover: workload.gateway.failover,
-        timeouts: workload.gateway.timeouts.clone(),
-        rate_per_s: workload.rate_per_s,
-        start,
-        duration: workload.duration,
-        seed,
-    };
-    world
-        .apply(Change::Start(Box::new(NodeSpec {
-            name,
-            role: Role::Client(Box::new(client)),
-        })))
-        .await?;
+    for (index, region) in workload.clients.iter().enumerate() {
+        let gateway_peers = if workload.gateway.peers.is_empty() {
+            // The client organization's peers, its own region's first.
+            let mut peers = network.peer_endpoints(&msp_id);
+            peers.sort_by_key(|endpoint| !endpoint.contains(&format!(".{region}:")));
+            peers
+        } else {
+            workload
+                .gateway
+                .peers
+                .iter()
+                .map(|peer| format!("{peer}:{PEER_PORT}"))
+                .collect()
+        };
+        let client = ClientSpec {
+            identity: (&identity).into(),
+            channel_id: network.channel_id.clone(),
+            chaincode: network.chaincode.clone(),
+            gateway_peers,
+            failover: workload.gateway.failover,
+            timeouts: workload.gateway.timeouts.clone(),
+            rate_per_s: workload.rate_per_s,
+            rate_changes: workload.rate_changes.clone(),
+            duration: workload.duration,
+            calls: workload.calls.clone(),
+            // The first client's assets keep their plain IDs.
+            id_prefix: if index == 0 {
+                String::new()
+            } else {
+                format!("{region}.")
+            },
+            start,
+            seed: seed ^ (index as u64).wrapping_mul(0xD1B5_4A32_D192_ED03),
+        };
+        world
+            .apply(Change::Start(Box::new(NodeSpec {
+                name: client_name(region),
+                role: Role::Client(Box::new(client)),
+            })))
+            .await?;
+    }
     Ok(())
 }

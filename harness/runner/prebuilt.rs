@@ -223,7 +223,26 @@ pub async fn define_chaincode(
             committer,
         )
     })
-    .await
+    .await?;
+    // `peer lifecycle chaincode commit` waits for the commit event (--waitForEvent); an
+    // application starting before a peer has the definition gets "make sure the chaincode
+    // has been successfully defined", a failure of the harness, not of the network.
+    for peer in &network.peers {
+        let identity = network
+            .admins
+            .get(&peer.msp_id)
+            .ok_or_else(|| format!("{} has no admin", peer.msp_id))?;
+        retry(world, "see the chaincode definition on every peer", || {
+            admin.chaincode_committed(
+                &peer.component,
+                &network.channel_id,
+                &chaincode.name,
+                identity,
+            )
+        })
+        .await?;
+    }
+    Ok(())
 }
 
 /// Retries `attempt` every 2 s until it succeeds or [`SETUP_TIMEOUT`] passes.

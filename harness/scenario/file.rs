@@ -151,7 +151,23 @@ pub struct WorkloadFile {
     pub rate_per_s: Spanned<f64>,
     pub duration: Spanned<String>,
     pub client_region: Option<Spanned<String>>,
+    /// Several clients, one per region listed (instead of `client_region`).
+    pub clients: Option<Spanned<Vec<Spanned<String>>>>,
     pub gateway: Option<GatewayFile>,
+    pub evaluate_share: Option<Spanned<f64>>,
+    pub key_space: Option<Spanned<u64>>,
+    pub payload_bytes: Option<Spanned<u64>>,
+    #[serde(default)]
+    pub rate_changes: Vec<Spanned<RateChangeFile>>,
+}
+
+/// `{at: 2m, rate_per_s: 50, over: 30s}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateChangeFile {
+    pub at: Spanned<String>,
+    pub rate_per_s: Spanned<f64>,
+    pub over: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -159,16 +159,18 @@ impl Scenario {
                 }
             }
         }
-        nodes.push(NodeSpec {
-            name: client_name(&self.workload.client_region),
-            region: self.workload.client_region.clone(),
-            role: Role::Client,
-            msp_id: self
-                .topology
-                .organizations
-                .first()
-                .map(|o| o.msp_id.clone()),
-        });
+        for region in &self.workload.clients {
+            nodes.push(NodeSpec {
+                name: client_name(region),
+                region: region.clone(),
+                role: Role::Client,
+                msp_id: self
+                    .topology
+                    .organizations
+                    .first()
+                    .map(|o| o.msp_id.clone()),
+            });
+        }
         nodes
     }
 

@@ -234,13 +234,55 @@ pub enum AnchorPeers {
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Workload {
-    /// Transactions submitted per second, spread evenly.
+    /// Calls each client submits per second at the start, spread evenly.
     pub rate_per_s: f64,
     pub duration: Duration,
-    /// Region of the client application (it fails with its region).
-    pub client_region: String,
-    /// How the client reaches the network.
+    /// Regions of the client applications, one client each, in order (at least one): a
+    /// client fails with its region.
+    pub clients: Vec<String>,
+    /// How each client reaches the network.
     pub gateway: GatewaySettings,
+    /// What the calls are.
+    pub calls: Calls,
+    /// Changes of every client's rate, in order of `at`.
+    pub rate_changes: Vec<RateChange>,
+}
+
+impl Workload {
+    /// The first client's region, where a single-client scenario's client runs.
+    pub fn client_region(&self) -> &str {
+        self.clients.first().map_or("", String::as_str)
+    }
+
+    /// When each client submits.
+    pub fn schedule(&self) -> crate::workload::Schedule {
+        crate::workload::Schedule::new(self.rate_per_s, &self.rate_changes, self.duration)
+    }
+}
+
+/// The application's calls, beyond their rate. The defaults are the asset-transfer
+/// application hadr has always run: submits only, unbounded keys, the sample's asset.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Calls {
+    /// The share of calls that are evaluates (ReadAsset of an asset the client created,
+    /// through the Gateway's Evaluate: no ordering, no commit), from 0 to below 1.
+    pub evaluate_share: f64,
+    /// The keys a client writes: once it has created this many assets, every submit
+    /// transfers one of them, so two transfers of one key in a block conflict (MVCC).
+    /// None: a third of the submits transfer, the rest create new assets.
+    pub key_space: Option<u64>,
+    /// Bytes of notes each created asset carries (0: the sample's asset as is), so the
+    /// proposal, the write set and the block grow with it.
+    pub payload_bytes: u64,
+}
+
+/// From `at` (an offset from the workload's start) each client submits `rate_per_s`,
+/// reached in a straight line over `over` from the rate before (zero: at once).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RateChange {
+    pub at: Duration,
+    pub rate_per_s: f64,
+    pub over: Duration,
 }
 
 /// The client's gateway peers and its calls' deadlines.

@@ -6,15 +6,15 @@ use super::diagnostic::{did_you_mean, one_of, Diagnostic, ScenarioError, SourceF
 use super::duration;
 use super::file::{
     ChaincodeFile, ChannelFile, ExpectationFile, FabricOverrides, FabricValue, FaultFile,
-    GatewayFile, OrderingServiceFile, OrganizationFile, PartitionSide, ProcedureFile, RegionFile,
-    ScenarioFile, SimulationFile, TopologyFile, WorkloadFile,
+    GatewayFile, OrderingServiceFile, OrganizationFile, PartitionSide, ProcedureFile,
+    RateChangeFile, RegionFile, ScenarioFile, SimulationFile, TopologyFile, WorkloadFile,
 };
 use super::latency::{self, LatencySpec, LoadedTable, TableKind};
 use super::layout;
 use super::model::{
-    AnchorPeers, Chaincode, Channel, ClientTimeouts, Expectation, Failover, Fault, FaultKind,
-    GatewaySettings, OrderingService, Organization, OutageMode, Procedure, Region, Runbook,
-    Scenario, Simulation, Topology, Workload,
+    AnchorPeers, Calls, Chaincode, Channel, ClientTimeouts, Expectation, Failover, Fault,
+    FaultKind, GatewaySettings, OrderingService, Organization, OutageMode, Procedure, RateChange,
+    Region, Runbook, Scenario, Simulation, Topology, Workload,
 };
 use crate::fabric::config::{self, FabricConfig, Value, ValueKind};
 use crate::fabric::endorsement_policy::EndorsementPolicy;
@@ -29,6 +29,7 @@ mod fabric;
 mod faults;
 mod procedure;
 mod topology;
+mod workload;
 
 /// The most regions the simulator runs (turmoil's cost grows with hosts; see
 /// research/rust-ecosystem.md).
@@ -509,7 +510,7 @@ simulation: {tick: 5ms}
         assert!(
             matches!(&s.faults[2].kind, FaultKind::Latency { rtt, .. } if *rtt == Duration::from_millis(200))
         );
-        assert_eq!(s.workload.client_region, "us-west");
+        assert_eq!(s.workload.clients, ["us-west"]);
         assert_eq!(s.source, Path::new("t.yaml"));
     }
 
@@ -531,6 +532,17 @@ simulation: {tick: 5ms}
             ("nodes: [us-east]", "nodes: []", "the ordering service has no node"),
             ("rate_per_s: 20", "rate_per_s: 0", "`rate_per_s` is 0"),
             ("client_region: us-west", "client_region: eu-west", "`client_region` names region `eu-west`, which `topology.regions` does not define"),
+            ("client_region: us-west}", "client_region: us-west, clients: [us-east]}", "`workload` has both `client_region` and `clients`"),
+            ("client_region: us-west}", "clients: []}", "`workload.clients` is empty"),
+            ("client_region: us-west}", "clients: [us-east, us-east]}", "`workload.clients` names `us-east` twice"),
+            ("client_region: us-west}", "clients: [us-east, eu-west]}", "`workload.clients` names region `eu-west`, which `topology.regions` does not define"),
+            ("client_region: us-west}", "client_region: us-west, evaluate_share: 1}", "`evaluate_share` is 1"),
+            ("client_region: us-west}", "client_region: us-west, key_space: 0}", "`key_space` is 0"),
+            ("client_region: us-west}", "client_region: us-west, payload_bytes: 2000000}", "`payload_bytes` is 2000000"),
+            ("client_region: us-west}", "client_region: us-west, rate_changes: [{at: 10m, rate_per_s: 5}]}", "`rate_changes[0]` is at 10m, when the workload (10m) is over"),
+            ("client_region: us-west}", "client_region: us-west, rate_changes: [{at: 2m, rate_per_s: 5, over: 1m}, {at: 2m30s, rate_per_s: 9}]}", "`rate_changes[1]` is at 2m30s, before the change before it is complete (3m)"),
+            ("client_region: us-west}", "client_region: us-west, rate_changes: [{at: 2m, rate_per_s: -1}]}", "`rate_changes[0]`: `rate_per_s` is -1"),
+            ("client_region: us-west}", "client_region: us-west, rate_changes: [{at: 1m, rate_per_s: 1000}]}", "the workload submits 541200 transactions"),
             ("region_outage: us-west, mode: cut", "partition: [[us-east], [us-west]], mode: cut", "fault 0: `mode` applies to region outages only"),
             ("partition: [[us-east], [us-west, ca-central]]", "partition: [[us-east]]", "fault 1: a partition has 1 sides"),
             ("partition: [[us-east], [us-west, ca-central]]", "partition: [[], [us-west]]", "fault 1: a side of the partition is empty"),
