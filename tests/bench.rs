@@ -96,13 +96,11 @@ fn a_template_must_have_three_regions() {
 }
 
 /// A steady history of one transaction: broadcast by the gateway in us-east, ordered and
-/// written by the leader in us-east, acknowledged `commit_ms` after its submission. The
-/// log lines carry their microseconds, finer than the events' milliseconds.
+/// written by the leader in us-east, acknowledged `commit_ms` after its submission.
 fn one_transaction(commit_ms: u64) -> hadr::history::History {
-    let log = |at_us: u64, node: &str, line: LogLine| {
+    let log = |node: &str, line: LogLine| {
         EventKind::NodeLog(NodeLogRecord {
             node: node.to_string(),
-            at_us,
             line,
         })
     };
@@ -124,7 +122,6 @@ fn one_transaction(commit_ms: u64) -> hadr::history::History {
         .push(
             1001,
             log(
-                1_000_600,
                 "peer0.org1.us-east",
                 LogLine::Broadcast {
                     tx_id: "t1".into(),
@@ -132,14 +129,10 @@ fn one_transaction(commit_ms: u64) -> hadr::history::History {
                 },
             ),
         )
+        .push(1002, log(leader, LogLine::Enqueued { tx_id: "t1".into() }))
         .push(
-            1001,
-            log(1_001_200, leader, LogLine::Enqueued { tx_id: "t1".into() }),
-        )
-        .push(
-            1002,
+            1003,
             log(
-                1_002_500,
                 leader,
                 LogLine::BlockCut {
                     number: 5,
@@ -147,10 +140,7 @@ fn one_transaction(commit_ms: u64) -> hadr::history::History {
                 },
             ),
         )
-        .push(
-            1003,
-            log(1_003_100, leader, LogLine::BlockWritten { number: 5 }),
-        )
+        .push(1004, log(leader, LogLine::BlockWritten { number: 5 }))
         .push(1000 + commit_ms, op(OpPhase::Ok))
         .build()
 }
@@ -163,13 +153,7 @@ fn a_commit_below_the_physical_floor_is_reported() {
     // Floor: 0.5 ms to the leader next door, 25 ms quorum round trip (to Canada), 0.5 ms back.
     let fine = steady(&scenario, &one_transaction(30));
     assert_eq!(fine.txs.len(), 1);
-    // 0.6 ms to the leader's batch, 0.6 ms from block cut to block written.
-    assert!(
-        (fine.txs[0].ordering_ms - 1.2).abs() < 1e-9,
-        "{:?}",
-        fine.txs[0]
-    );
-    assert!((fine.txs[0].batch_wait_ms - 1.3).abs() < 1e-9);
+    assert_eq!(fine.txs[0].ordering_ms, 1 + 1);
     assert!(below_floor(&scenario, &fine).is_empty());
     let impossible = steady(&scenario, &one_transaction(20));
     let violations = below_floor(&scenario, &impossible);
@@ -188,17 +172,16 @@ fn no_election_is_credited_when_the_lost_region_did_not_hold_the_leader() {
             regions: vec!["us-west".into()],
         })
     };
-    let elected = |at_ms: u64, node: &str| {
+    let elected = |node: &str| {
         EventKind::NodeLog(NodeLogRecord {
             node: node.into(),
-            at_us: at_ms * 1000,
             line: LogLine::BecameLeader,
         })
     };
     let history = HistoryBuilder::new()
-        .push(100, elected(100, "orderer0.us-east"))
+        .push(100, elected("orderer0.us-east"))
         .push(1000, fault(FaultPhase::Start))
-        .push(7000, elected(7000, "orderer2.ca-central"))
+        .push(7000, elected("orderer2.ca-central"))
         .build();
     let figures = outage(&history, "us-west");
     assert_eq!(figures.leader_at_loss.as_deref(), Some("orderer0.us-east"));
@@ -209,13 +192,9 @@ fn no_election_is_credited_when_the_lost_region_did_not_hold_the_leader() {
 }
 
 fn bench(args: &[&str]) -> (Value, String, String) {
-    bench_on(AZURE, args)
-}
-
-fn bench_on(fixture: &str, args: &[&str]) -> (Value, String, String) {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().to_str().unwrap().to_string();
-    let mut all = vec!["bench", "regions", "--latency", fixture];
+    let mut all = vec!["bench", "regions", "--latency", AZURE];
     all.extend_from_slice(args);
     all.extend_from_slice(&["--out", &out_dir]);
     let out = hadr(&all);
@@ -290,27 +269,6 @@ fn the_docs_preferred_triple_ranks_first_and_agrees_with_the_arithmetic() {
             assert!(f(&run["catch_up_ms"]) >= f(&c["arithmetic"]["catch_up_min_ms"]));
         }
     }
-}
-
-#[test]
-fn the_ibm_cloud_triple_runs_at_a_tick_fine_enough_for_its_19_ms_round_trip() {
-    let (json, md, _) = bench_on(
-        "fixtures/latency/ibm-cloud-2026-01.json",
-        &[
-            "--candidates",
-            "dallas,toronto,washington",
-            "--seeds",
-            "1",
-            "--duration",
-            "5s",
-        ],
-    );
-    let candidate = &json["candidates"][0];
-    assert_eq!(f(&candidate["smallest_rtt_ms"]), 19.0);
-    assert_eq!(f(&json["latency_resolution_ms"]), 0.5, "{md}");
-    assert!(f(&candidate["resolution_share"]) <= 0.05, "{md}");
-    assert!(md.contains("within the 5 % target"), "{md}");
-    assert_eq!(candidate["floor_violations"], Value::Array(vec![]), "{md}");
 }
 
 #[test]

@@ -1,17 +1,9 @@
 //! What one bench run measured, as pure functions of its history (like checks/): the
-//! nodes' timing log lines (history::LogLine, stamped to the microsecond) and the client's
-//! operations (to the millisecond).
+//! nodes' timing log lines (history::LogLine) and the client's operations.
 
 use super::arithmetic;
 use crate::checks::view::{is_transaction, op_spans};
-use crate::history::{EventKind, FaultPhase, History, LogLine};
-
-/// Microseconds of the run's clock, as log lines are stamped.
-type TimeUs = u64;
-
-fn ms_of(us: TimeUs) -> f64 {
-    us as f64 / 1000.0
-}
+use crate::history::{EventKind, FaultPhase, History, LogLine, TimeMs};
 use crate::scenario::layout::region_of;
 use crate::scenario::model::Scenario;
 use serde::Serialize;
@@ -28,9 +20,9 @@ pub struct TxPath {
     pub leader: String,
     /// Broadcast to the leader's pending batch, plus block cut to block written at the
     /// leader: the ordering latency without the batch wait.
-    pub ordering_ms: f64,
+    pub ordering_ms: u64,
     /// In the pending batch: enqueued to block cut.
-    pub batch_wait_ms: f64,
+    pub batch_wait_ms: u64,
     /// Submit to commit acknowledgement, when the client saw it commit.
     pub commit_ms: Option<u64>,
 }
@@ -41,7 +33,7 @@ pub struct BlockPath {
     pub number: u64,
     pub leader: String,
     /// By region: block written at the leader to the last peer of the region committing it.
-    pub to_region_ms: BTreeMap<String, f64>,
+    pub to_region_ms: BTreeMap<String, u64>,
 }
 
 /// The figures of a run without faults.
@@ -74,22 +66,22 @@ pub struct Outage {
 /// The timing lines of a history, by kind.
 #[derive(Default)]
 struct Lines<'h> {
-    broadcasts: BTreeMap<&'h str, Vec<(TimeUs, &'h str, &'h str)>>,
-    enqueued: BTreeMap<&'h str, (TimeUs, &'h str)>,
-    cut: BTreeMap<(&'h str, u64), TimeUs>,
+    broadcasts: BTreeMap<&'h str, Vec<(TimeMs, &'h str, &'h str)>>,
+    enqueued: BTreeMap<&'h str, (TimeMs, &'h str)>,
+    cut: BTreeMap<(&'h str, u64), TimeMs>,
     cut_of_tx: BTreeMap<&'h str, (&'h str, u64)>,
-    written: BTreeMap<(&'h str, u64), TimeUs>,
-    committed: BTreeMap<(&'h str, u64), TimeUs>,
-    elected: Vec<(TimeUs, &'h str)>,
+    written: BTreeMap<(&'h str, u64), TimeMs>,
+    committed: BTreeMap<(&'h str, u64), TimeMs>,
+    elected: Vec<(TimeMs, &'h str)>,
 }
 
 fn lines(history: &History) -> Lines<'_> {
     let mut lines = Lines::default();
-    for (_, record) in history.iter(|k| match k {
+    for (at, record) in history.iter(|k| match k {
         EventKind::NodeLog(record) => Some(record),
         _ => None,
     }) {
-        let (at, node) = (record.at_us, record.node.as_str());
+        let node = record.node.as_str();
         match &record.line {
             LogLine::Broadcast { tx_id, orderer } => lines
                 .broadcasts
@@ -167,8 +159,8 @@ pub fn steady(scenario: &Scenario, history: &History) -> Steady {
             gateway: gateway.to_string(),
             orderer: orderer.to_string(),
             leader: leader.to_string(),
-            ordering_ms: ms_of((enqueued - sent) + (written.saturating_sub(cut))),
-            batch_wait_ms: ms_of(cut.saturating_sub(enqueued)),
+            ordering_ms: (enqueued - sent) + (written.saturating_sub(cut)),
+            batch_wait_ms: cut.saturating_sub(enqueued),
             commit_ms: commit_by_tx.get(tx_id).copied(),
         });
     }
@@ -180,14 +172,14 @@ pub fn steady(scenario: &Scenario, history: &History) -> Steady {
     let mut blocks = Vec::new();
     let mut cuts_by_leader: BTreeMap<&str, usize> = BTreeMap::new();
     for (&(leader, number), &cut) in &lines.cut {
-        if cut < started * 1000 {
+        if cut < started {
             continue;
         }
         let Some(&written) = lines.written.get(&(leader, number)) else {
             continue;
         };
         *cuts_by_leader.entry(leader).or_default() += 1;
-        let mut to_region_ms: BTreeMap<String, f64> = BTreeMap::new();
+        let mut to_region_ms: BTreeMap<String, u64> = BTreeMap::new();
         let mut complete = true;
         for region in &scenario.topology.regions {
             let in_region = peers.iter().filter(|p| region_of(p) == region.name);
@@ -199,7 +191,7 @@ pub fn steady(scenario: &Scenario, history: &History) -> Steady {
                 }
             }
             if let Some(last) = last {
-                to_region_ms.insert(region.name.clone(), ms_of(last));
+                to_region_ms.insert(region.name.clone(), last);
             }
         }
         if complete {
@@ -232,7 +224,7 @@ pub fn outage(history: &History, lost_region: &str) -> Outage {
                 EventKind::Fault(f) if f.index == 0 && f.phase == phase => Some(f),
                 _ => None,
             })
-            .map(|(at, _)| at * 1000)
+            .map(|(at, _)| at)
             .next()
     };
     let mut figures = Outage {
@@ -258,7 +250,7 @@ pub fn outage(history: &History, lost_region: &str) -> Outage {
             .iter()
             .find(|(at, node)| *at > lost_at && region_of(node) != lost_region);
         if let Some(&(at, leader)) = elected {
-            figures.election_ms = Some((at - lost_at) / 1000);
+            figures.election_ms = Some(at - lost_at);
             figures.new_leader = Some(leader.to_string());
             figures.resume_ms = lines
                 .written
@@ -268,7 +260,7 @@ pub fn outage(history: &History, lost_region: &str) -> Outage {
                         && **written > at
                         && lines.cut.get(&(leader, *number)).is_some_and(|c| *c > at)
                 })
-                .map(|(_, written)| (written - lost_at) / 1000)
+                .map(|(_, written)| written - lost_at)
                 .min();
         }
     }
@@ -297,7 +289,7 @@ pub fn outage(history: &History, lost_region: &str) -> Outage {
                 .committed
                 .iter()
                 .filter(|((node, number), _)| node == peer && *number >= target)
-                .map(|(_, at)| at.saturating_sub(healed_at) / 1000)
+                .map(|(_, at)| at.saturating_sub(healed_at))
                 .min()
         });
         figures.catch_up_ms = caught_up

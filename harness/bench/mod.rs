@@ -35,16 +35,8 @@ const DEFAULT_TEMPLATE: &str = include_str!("../../scenarios/bench-regions.yaml"
 pub const DEFAULT_SEEDS: u64 = 2;
 pub const DEFAULT_DURATION: Duration = Duration::from_secs(20);
 pub const DEFAULT_RATE: f64 = 10.0;
-/// The steady run's ticks, coarsest first: a bench runs at the coarsest that resolves the
-/// smallest round trip among its candidates to RESOLUTION_TARGET (1 ms does for Azure's
-/// 22 ms of the doc's triples, not for IBM Cloud's 19 ms Toronto-Washington), since a
-/// finer tick costs run time in proportion.
-const STEADY_TICKS: [Duration; 4] = [
-    Duration::from_millis(1),
-    Duration::from_micros(500),
-    Duration::from_micros(250),
-    Duration::from_micros(100),
-];
+/// The sim's finest step: every latency is resolved to it.
+pub const TICK: Duration = Duration::from_millis(1);
 /// The outage run's tick: its figures (elections, catch-up) are seconds long, so 10 ms
 /// resolves them to well under 1 % at a tenth of the cost of 1 ms.
 pub const OUTAGE_TICK: Duration = Duration::from_millis(10);
@@ -101,18 +93,6 @@ pub struct Plan {
     pub duration: Duration,
     pub seeds: u64,
     pub jobs: usize,
-    /// The steady runs' tick (steady_tick).
-    pub tick: Duration,
-}
-
-/// The steady runs' tick for a smallest round trip of `smallest_rtt`: the coarsest of
-/// STEADY_TICKS within RESOLUTION_TARGET of it, else the finest.
-pub fn steady_tick(smallest_rtt: Duration) -> Duration {
-    let finest = STEADY_TICKS[STEADY_TICKS.len() - 1];
-    STEADY_TICKS
-        .into_iter()
-        .find(|tick| tick.as_secs_f64() <= RESOLUTION_TARGET * smallest_rtt.as_secs_f64())
-        .unwrap_or(finest)
 }
 
 /// A problem with one flag's value, shown like a scenario error with the flag's text as
@@ -282,14 +262,7 @@ pub fn plan(request: &Request) -> Result<Plan, ScenarioError> {
             .set("Orderer.BatchTimeout", Value::Duration(timeout))
             .expect("Orderer.BatchTimeout takes a duration");
     }
-    let smallest_rtt = candidates
-        .iter()
-        .flat_map(pairs)
-        .filter_map(|(a, b)| loaded.matrix.rtt(a, b))
-        .min()
-        .unwrap_or(Duration::MAX);
     Ok(Plan {
-        tick: steady_tick(smallest_rtt),
         fixture,
         statistic: loaded.matrix.statistic.clone(),
         table: loaded.matrix,
@@ -451,7 +424,7 @@ pub fn scenario_for(plan: &Plan, candidate: &[String; 3], seed: u64, kind: &RunK
     }
     scenario.simulation = Simulation {
         tick: match kind {
-            RunKind::Steady => plan.tick,
+            RunKind::Steady => TICK,
             RunKind::Outage { .. } => OUTAGE_TICK,
         },
         max_duration: scenario.workload.duration + SETTLING,
@@ -578,26 +551,19 @@ pub fn run(plan: &Plan, progress: &(dyn Fn(Progress) + Sync)) -> Result<output::
     Ok(output::Bench::ranked(plan, candidates, wall.elapsed()))
 }
 
-/// The three pairs of a triple.
-fn pairs(triple: &[String; 3]) -> impl Iterator<Item = (&str, &str)> {
-    [(0, 1), (0, 2), (1, 2)]
-        .into_iter()
-        .map(move |(a, b)| (triple[a].as_str(), triple[b].as_str()))
-}
-
 /// Nearest-rank percentiles of `samples` (any order).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
 pub struct Percentiles {
-    pub p50: Option<f64>,
-    pub p95: Option<f64>,
-    pub p99: Option<f64>,
-    pub min: Option<f64>,
+    pub p50: Option<u64>,
+    pub p95: Option<u64>,
+    pub p99: Option<u64>,
+    pub min: Option<u64>,
     pub samples: usize,
 }
 
 impl Percentiles {
-    pub fn of(mut samples: Vec<f64>) -> Percentiles {
-        samples.sort_by(f64::total_cmp);
+    pub fn of(mut samples: Vec<u64>) -> Percentiles {
+        samples.sort_unstable();
         Percentiles {
             p50: percentile(&samples, 50.0),
             p95: percentile(&samples, 95.0),
@@ -621,21 +587,4 @@ pub fn floor_violations(runs: &[SeedRun]) -> Vec<FloorViolation> {
     runs.iter()
         .flat_map(|run| figures::below_floor(&run.steady_scenario, &run.steady))
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_steady_tick_resolves_the_smallest_round_trip_to_the_target() {
-        // Azure's 22 ms of the doc's triples; IBM Cloud's 19 ms Toronto-Washington; a
-        // neighbour pair's 4 ms; a 1 ms pair, finer than the finest tick can resolve.
-        let ms = Duration::from_millis;
-        assert_eq!(steady_tick(ms(22)), ms(1));
-        assert_eq!(steady_tick(ms(19)), Duration::from_micros(500));
-        assert_eq!(steady_tick(ms(4)), Duration::from_micros(100));
-        assert_eq!(steady_tick(ms(1)), Duration::from_micros(100));
-        assert_eq!(steady_tick(Duration::MAX), ms(1));
-    }
 }

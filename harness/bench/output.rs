@@ -2,7 +2,8 @@
 //! ranked; written as a Markdown table (stdout and bench.md), bench.json and bench.svg.
 
 use super::arithmetic as arith;
-use super::{mean, pairs, Percentiles, Placement, Plan, SeedRun, OUTAGE_FOR, RESOLUTION_TARGET};
+use super::{mean, Percentiles, Placement, Plan, SeedRun, OUTAGE_FOR, RESOLUTION_TARGET};
+use crate::history::TimeMs;
 use crate::scenario::layout::region_of;
 use crate::scenario::model::Scenario;
 use serde::Serialize;
@@ -23,9 +24,8 @@ pub struct Bench {
     pub duration_ms: u64,
     pub outage_ms: u64,
     pub seeds: u64,
-    /// The steady run's tick: the resolution of its ordering and dissemination figures
-    /// (commit latencies are timed to the millisecond); and the outage run's, for
-    /// elections, resumes and catch-ups.
+    /// The steady run's tick: the resolution of its figures (commit, ordering,
+    /// dissemination); and the outage run's, for elections, resumes and catch-ups.
     pub latency_resolution_ms: f64,
     pub recovery_resolution_ms: f64,
     pub ranking: &'static str,
@@ -58,7 +58,7 @@ pub struct Candidate {
 /// Broadcast to block written at the leader, without the batch wait.
 #[derive(Clone, Debug, Serialize)]
 pub struct Ordering {
-    pub p50: Option<f64>,
+    pub p50: Option<u64>,
     pub mean: Option<f64>,
     pub samples: usize,
 }
@@ -78,7 +78,7 @@ pub struct RunSummary {
     /// Location of the Raft leader in the steady run, and of the region the outage run lost.
     pub leader: Option<String>,
     pub lost: String,
-    pub commit_p50_ms: Option<f64>,
+    pub commit_p50_ms: Option<u64>,
     pub ordering_mean_ms: Option<f64>,
     pub election_ms: Option<u64>,
     pub resume_ms: Option<u64>,
@@ -124,7 +124,7 @@ pub fn summarise(plan: &Plan, candidate: &[String; 3], runs: &[SeedRun]) -> Cand
     let resolution = runs
         .first()
         .map(|r| r.latency_resolution_ms)
-        .unwrap_or(plan.tick.as_secs_f64() * 1000.0);
+        .unwrap_or(super::TICK.as_secs_f64() * 1000.0);
     let txs = || {
         runs.iter()
             .flat_map(|r| r.steady.txs.iter().map(move |t| (r, t)))
@@ -133,13 +133,13 @@ pub fn summarise(plan: &Plan, candidate: &[String; 3], runs: &[SeedRun]) -> Cand
         runs.iter()
             .flat_map(|r| r.steady.blocks.iter().map(move |b| (r, b)))
     };
-    let ordering_samples: Vec<f64> = txs().map(|(_, t)| t.ordering_ms).collect();
+    let ordering_samples: Vec<u64> = txs().map(|(_, t)| t.ordering_ms).collect();
     let ordering = Ordering {
         p50: Percentiles::of(ordering_samples.clone()).p50,
-        mean: mean(ordering_samples.iter().copied()),
+        mean: mean(ordering_samples.iter().map(|v| *v as f64)),
         samples: ordering_samples.len(),
     };
-    let mut dissemination: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    let mut dissemination: BTreeMap<String, Vec<u64>> = BTreeMap::new();
     let mut dissemination_arith: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     for (run, block) in blocks() {
         let topology = &run.steady_scenario.topology;
@@ -222,7 +222,7 @@ pub fn summarise(plan: &Plan, candidate: &[String; 3], runs: &[SeedRun]) -> Cand
         catch_up_min_ms: mean(catch_up_min.into_iter().filter(|v| v.is_finite())),
     };
     let collect = |pick: &dyn Fn(&SeedRun) -> Option<u64>| {
-        Percentiles::of(runs.iter().filter_map(pick).map(|ms| ms as f64).collect())
+        Percentiles::of(runs.iter().filter_map(pick).collect())
     };
     Candidate {
         rank: 0,
@@ -231,7 +231,7 @@ pub fn summarise(plan: &Plan, candidate: &[String; 3], runs: &[SeedRun]) -> Cand
         resolution_share: resolution / smallest_rtt_ms,
         commit_latency_ms: Percentiles::of(
             runs.iter()
-                .flat_map(|r| r.steady.commit_ms.iter().map(|&ms| ms as f64))
+                .flat_map(|r| r.steady.commit_ms.clone())
                 .collect(),
         ),
         ordering_latency_ms: ordering,
@@ -257,11 +257,8 @@ pub fn summarise(plan: &Plan, candidate: &[String; 3], runs: &[SeedRun]) -> Cand
                     .as_deref()
                     .map(|l| location_of(&run.steady_scenario, l).to_string()),
                 lost: location_of(&run.outage_scenario, &run.outage.lost_region).to_string(),
-                commit_p50_ms: Percentiles::of(
-                    run.steady.commit_ms.iter().map(|&ms| ms as f64).collect(),
-                )
-                .p50,
-                ordering_mean_ms: mean(run.steady.txs.iter().map(|t| t.ordering_ms)),
+                commit_p50_ms: Percentiles::of(run.steady.commit_ms.clone()).p50,
+                ordering_mean_ms: mean(run.steady.txs.iter().map(|t| t.ordering_ms as f64)),
                 election_ms: run.outage.election_ms,
                 resume_ms: run.outage.resume_ms,
                 catch_up_ms: run.outage.catch_up_ms,
@@ -278,6 +275,12 @@ fn median(mut values: Vec<f64>) -> Option<f64> {
     rank.checked_sub(1).map(|i| values[i])
 }
 
+fn pairs(triple: &[String; 3]) -> impl Iterator<Item = (&str, &str)> {
+    [(0, 1), (0, 2), (1, 2)]
+        .into_iter()
+        .map(move |(a, b)| (triple[a].as_str(), triple[b].as_str()))
+}
+
 impl Bench {
     /// Ranks `candidates` by measured ordering latency (what geography decides), then by
     /// commit latency p50, then by name.
@@ -285,13 +288,13 @@ impl Bench {
         let key = |c: &Candidate| {
             (
                 c.ordering_latency_ms.mean.unwrap_or(f64::INFINITY),
-                c.commit_latency_ms.p50.unwrap_or(f64::INFINITY),
+                c.commit_latency_ms.p50.unwrap_or(u64::MAX),
             )
         };
         candidates.sort_by(|a, b| {
             let (ka, kb) = (key(a), key(b));
             ka.0.total_cmp(&kb.0)
-                .then(ka.1.total_cmp(&kb.1))
+                .then(ka.1.cmp(&kb.1))
                 .then(a.locations.cmp(&b.locations))
         });
         for (index, candidate) in candidates.iter_mut().enumerate() {
@@ -307,7 +310,7 @@ impl Bench {
             duration_ms: plan.duration.as_millis() as u64,
             outage_ms: OUTAGE_FOR.as_millis() as u64,
             seeds: plan.seeds,
-            latency_resolution_ms: plan.tick.as_secs_f64() * 1000.0,
+            latency_resolution_ms: super::TICK.as_secs_f64() * 1000.0,
             recovery_resolution_ms: super::OUTAGE_TICK.as_secs_f64() * 1000.0,
             ranking: "by measured ordering latency (mean), then commit latency p50",
             candidates,
@@ -374,9 +377,9 @@ impl Bench {
             let a = &c.arithmetic;
             let commit = format!(
                 "{} / {} / {} ({}, {})",
-                ms(c.commit_latency_ms.p50),
-                ms(c.commit_latency_ms.p95),
-                ms(c.commit_latency_ms.p99),
+                num(c.commit_latency_ms.p50),
+                num(c.commit_latency_ms.p95),
+                num(c.commit_latency_ms.p99),
                 ms(a.commit_p50_ms),
                 ms(a.commit_floor_ms)
             );
@@ -387,7 +390,7 @@ impl Bench {
                 .map(|l| {
                     format!(
                         "{l} {} ({})",
-                        ms(c.dissemination_ms.get(l).and_then(|p| p.p50)),
+                        num(c.dissemination_ms.get(l).and_then(|p| p.p50)),
                         ms(a.dissemination_ms.get(l).copied())
                     )
                 })
@@ -462,7 +465,9 @@ impl Bench {
             .candidates
             .iter()
             .filter_map(|c| c.commit_latency_ms.p99)
-            .fold(1.0, f64::max);
+            .max()
+            .unwrap_or(1)
+            .max(1) as f64;
         let x = |ms: f64| LEFT + plot * ms / max;
         let height = TOP + ROW * self.candidates.len() as f64 + 40.0;
         let mut svg = String::new();
@@ -499,10 +504,10 @@ impl Bench {
                 if let Some(v) = value {
                     let _ = writeln!(
                         svg,
-                        r#"<rect x="{LEFT}" y="{:.1}" width="{:.1}" height="13" fill="{fill}"/><text x="{:.1}" y="{:.1}" font-size="11">{label} {v:.0}</text>"#,
+                        r#"<rect x="{LEFT}" y="{:.1}" width="{:.1}" height="13" fill="{fill}"/><text x="{:.1}" y="{:.1}" font-size="11">{label} {v}</text>"#,
                         y + dy,
-                        x(v) - LEFT,
-                        x(v) + 4.0,
+                        x(v as f64) - LEFT,
+                        x(v as f64) + 4.0,
                         y + dy + 11.0
                     );
                 }
@@ -531,6 +536,10 @@ fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
+fn num(value: Option<u64>) -> String {
+    value.map(|v| v.to_string()).unwrap_or_else(|| "-".into())
+}
+
 fn ms(value: Option<f64>) -> String {
     value
         .filter(|v| v.is_finite())
@@ -544,9 +553,9 @@ fn ms(value: Option<f64>) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
-fn secs(value: Option<f64>) -> String {
+fn secs(value: Option<TimeMs>) -> String {
     value
-        .map(|v| format!("{:.1}", v / 1000.0))
+        .map(|v| format!("{:.1}", v as f64 / 1000.0))
         .unwrap_or_else(|| "-".into())
 }
 

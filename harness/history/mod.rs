@@ -62,9 +62,6 @@ pub enum EventKind {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodeLogRecord {
     pub node: String,
-    /// When the node wrote it, in microseconds of the run's clock: the event's `at_ms` is
-    /// too coarse for the sub-millisecond figures `hadr bench regions` takes from these.
-    pub at_us: u64,
     #[serde(flatten)]
     pub line: LogLine,
 }

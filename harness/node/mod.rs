@@ -14,7 +14,6 @@ pub mod rpc;
 pub mod spec;
 pub mod wire;
 
-use crate::clock::Clock;
 use crate::history::{EventKind, LogLine, NodeLogRecord};
 use std::future::Future;
 use std::io;
@@ -25,14 +24,14 @@ use std::pin::Pin;
 #[derive(Clone, Default)]
 pub struct NodeLog {
     /// Shared: every program and restart of a node holds the same one.
-    sink: Option<std::rc::Rc<(String, Clock, client::Recorder)>>,
+    sink: Option<std::rc::Rc<(String, client::Recorder)>>,
 }
 
 impl NodeLog {
-    /// The log of node `node`, stamped by `clock`, written to `record`.
-    pub fn to(node: &str, clock: Clock, record: client::Recorder) -> NodeLog {
+    /// The log of node `node`, written to `record`.
+    pub fn to(node: &str, record: client::Recorder) -> NodeLog {
         NodeLog {
-            sink: Some(std::rc::Rc::new((node.to_string(), clock, record))),
+            sink: Some(std::rc::Rc::new((node.to_string(), record))),
         }
     }
 
@@ -42,10 +41,9 @@ impl NodeLog {
 
     pub fn write(&self, line: LogLine) {
         if let Some(sink) = &self.sink {
-            let (node, clock, record) = &**sink;
+            let (node, record) = &**sink;
             record(EventKind::NodeLog(NodeLogRecord {
                 node: node.clone(),
-                at_us: u64::try_from(clock.now().as_micros()).unwrap_or(u64::MAX),
                 line,
             }));
         }

@@ -180,7 +180,7 @@ pub struct NodeHost {
 impl NodeHost {
     fn log(&self, name: &str) -> NodeLog {
         if self.node_logs {
-            NodeLog::to(name, self.clock, self.record.clone())
+            NodeLog::to(name, self.record.clone())
         } else {
             NodeLog::default()
         }

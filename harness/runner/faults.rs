@@ -91,10 +91,13 @@ fn changes(world: &dyn World, scenario: &Scenario, fault: &Fault) -> (Vec<Change
         FaultKind::RegionOutage { region, mode } => {
             let nodes = in_regions(std::slice::from_ref(region));
             match mode {
-                // Silence first, so the killed processes' FIN and RST never leave the region.
+                // Silence first, so the killed processes' FIN and RST never leave the region;
+                // the network back before the processes, as when a region returns (and as
+                // on containers), or their first dials wait out a connect timeout
+                // (peer.deliveryclient.connTimeout, 3 s) that no real restart sees.
                 OutageMode::Lost => (
                     vec![Change::Isolate(nodes.clone()), Change::Kill(nodes.clone())],
-                    vec![Change::Restart(nodes.clone()), Change::Rejoin(nodes)],
+                    vec![Change::Rejoin(nodes.clone()), Change::Restart(nodes)],
                 ),
                 OutageMode::Killed => (
                     vec![Change::Kill(nodes.clone())],

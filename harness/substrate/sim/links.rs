@@ -18,7 +18,7 @@ use turmoil::{Protocol, Segment};
 pub fn effective_delay(delay: Duration, tick: Duration) -> Duration {
     let tick_ns = tick.as_nanos().max(1);
     let ticks = delay.as_nanos().div_ceil(tick_ns).max(1);
-    // Scenario delays are at most a minute and ticks at least 100 µs (validation, the bench), so
+    // Scenario delays are at most a minute and ticks at least a millisecond (validation), so
     // this fits; saturate rather than wrap if it ever did not.
     tick.checked_mul(u32::try_from(ticks).unwrap_or(u32::MAX))
         .unwrap_or(Duration::MAX)
