@@ -328,6 +328,12 @@ fn translate_one(
     fault: &Fault,
     number: usize,
 ) -> Result<FaultPlan, Refusal> {
+    if let Some(role) = fault.kind.role() {
+        return Err(Refusal::Unable(format!(
+            "fault {number} is aimed at `{}`, a role whose holder is known only when the fault starts, and this plan is written before the run: name the node or region",
+            role.name()
+        )));
+    }
     let mut start = Vec::new();
     let mut heal = Vec::new();
     let mut notes = Vec::new();
