@@ -196,6 +196,7 @@ fn fits(fault: &Fault, faults: &[Fault], max_concurrent: u32) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::model::TargetRole;
 
     fn base() -> (Scenario, Chaos) {
         let text = std::fs::read_to_string("scenarios/chaos-base.yaml").unwrap();
@@ -219,6 +220,39 @@ mod tests {
         let distinct: std::collections::BTreeSet<&String> = others.iter().collect();
         assert!(distinct.len() > 15, "{distinct:?}");
         assert_ne!(run_scenario(&scenario, &chaos, 8, 3).seed, a.seed);
+    }
+
+    #[test]
+    fn roles_are_drawn_only_when_listed_and_overlap_no_other_fault() {
+        let (scenario, mut chaos) = base();
+        let named = (0..50).all(|k| {
+            run_scenario(&scenario, &chaos, 1, k)
+                .faults
+                .iter()
+                .all(|f| f.kind.role().is_none())
+        });
+        assert!(named);
+        chaos.roles = TargetRole::ALL.to_vec();
+        chaos.max_concurrent = 2;
+        chaos.max_faults = 4;
+        let mut drawn = std::collections::BTreeSet::new();
+        for run in 0..200 {
+            let faults = run_scenario(&scenario, &chaos, 1, run).faults;
+            for (i, a) in faults.iter().enumerate() {
+                drawn.extend(a.kind.role().map(|role| (role, ChaosKind::of(&a.kind))));
+                for b in &faults[i + 1..] {
+                    let overlap = b.at < a.at + a.duration.unwrap_or(Duration::MAX / 4);
+                    let roles = a.kind.role().is_some() || b.kind.role().is_some();
+                    assert!(!(overlap && roles), "{a:?} {b:?}");
+                }
+            }
+        }
+        let kinds = [ChaosKind::RegionOutage, ChaosKind::NodeCrash];
+        let every: std::collections::BTreeSet<_> = TargetRole::ALL
+            .into_iter()
+            .flat_map(|role| kinds.map(|kind| (role, kind)))
+            .collect();
+        assert_eq!(drawn, every, "each role as each kind's target");
     }
 
     #[test]

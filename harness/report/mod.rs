@@ -18,9 +18,7 @@ pub use svg::timeline_svg;
 use crate::checks::check;
 use crate::checks::limits::{find_limits, LimitFinding};
 use crate::checks::transactions::Stats;
-use crate::checks::view::{
-    as_run, describe_fault, fault_windows, peer_states, run_end_ms, Fate,
-};
+use crate::checks::view::{as_run, describe_fault, fault_windows, peer_states, run_end_ms, Fate};
 use crate::history::{EventKind, History, RoleHolder, StepOutcome, StepRecord, TimeMs};
 use crate::scenario::layout::{ca_name, Role};
 use crate::scenario::model::{Expectation, FaultKind, Limit, Procedure, Region, Scenario};

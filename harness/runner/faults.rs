@@ -35,9 +35,10 @@ pub async fn run(
             let (kind, role) = match fault.kind.role() {
                 None => (Some(fault.kind.clone()), None),
                 Some(role) => {
-                    let until = ends.unwrap_or(Duration::MAX).min(starts + roles::LONGEST_WAIT);
-                    let holder =
-                        roles::wait_for_holder(&*holders, &*world, role, until).await;
+                    let until = ends
+                        .unwrap_or(Duration::MAX)
+                        .min(starts + roles::LONGEST_WAIT);
+                    let holder = roles::wait_for_holder(&*holders, &*world, role, until).await;
                     let kind = holder.as_deref().map(|h| fault.kind.aimed_at(h));
                     let role = RoleHolder {
                         role: role.name().to_string(),

@@ -55,11 +55,15 @@ impl Holders for Observed {
 }
 
 /// The gateway peer of the client's latest committed transaction.
-pub fn last_committed_gateway(history: &History) -> Option<String> {
-    history.events.iter().rev().find_map(|event| match &event.kind {
-        EventKind::Op(op) if op.phase == OpPhase::Ok && is_transaction(op) => op.node.clone(),
-        _ => None,
-    })
+fn last_committed_gateway(history: &History) -> Option<String> {
+    history
+        .events
+        .iter()
+        .rev()
+        .find_map(|event| match &event.kind {
+            EventKind::Op(op) if op.phase == OpPhase::Ok && is_transaction(op) => op.node.clone(),
+            _ => None,
+        })
 }
 
 /// The holder of `role`, looked for at once and then every second until `until` (world

@@ -185,6 +185,28 @@ mod tests {
             },
         }];
         assert!(check(&crash, "containers", &can).is_err());
+        // The Raft leader is an ordering node, whichever it is; a gateway peer never is, but
+        // the region of one may hold an ordering node.
+        let aimed_at = |kind: FaultKind| {
+            let mut scenario = without_emulation();
+            scenario.faults = vec![Fault {
+                at: Duration::from_secs(10),
+                duration: Some(Duration::from_secs(5)),
+                kind,
+            }];
+            check(&scenario, "containers", &can)
+        };
+        let crash = |node: &str| FaultKind::NodeCrash { node: node.into() };
+        assert!(aimed_at(crash("raft_leader")).is_err());
+        assert_eq!(aimed_at(crash("gateway_peer")), Ok(()));
+        let lost = FaultKind::RegionOutage {
+            region: "gateway_peer".into(),
+            mode: OutageMode::Lost,
+        };
+        assert!(
+            aimed_at(lost).is_err(),
+            "org1's peer in us-east may be the gateway"
+        );
     }
 
     #[test]

@@ -156,7 +156,7 @@ impl Checker<'_> {
                 target.value
             ),
             format!(
-                "a region ({}) or a role: the region of {}",
+                "a region ({}), or a role, for the region of its holder ({})",
                 one_of(regions.iter().map(String::as_str)),
                 one_of(roles)
             ),

@@ -813,6 +813,17 @@ mod tests {
     }
 
     #[test]
+    fn a_fault_aimed_at_a_role_is_refused_as_the_plan_comes_before_its_holder() {
+        let scenario = scenario_with(FaultKind::NodeCrash {
+            node: "raft_leader".into(),
+        });
+        let clusters = clusters(&scenario, &Options::kind(ConsoleChoice::Mock)).unwrap();
+        assert!(
+            matches!(translate(&clusters, &scenario), Err(Refusal::Unable(why)) if why.contains("`raft_leader`, a role"))
+        );
+    }
+
+    #[test]
     fn crashing_the_client_is_refused() {
         let scenario = scenario_with(FaultKind::NodeCrash {
             node: "client.us-east".into(),
