@@ -7,7 +7,7 @@ use super::roles::{self, Holders};
 use crate::checks::view::{describe_fault, describe_held};
 use crate::history::{EventKind, FaultPhase, FaultRecord, RoleHolder};
 use crate::scenario::layout::region_of;
-use crate::scenario::model::{FaultKind, OutageMode, Scenario};
+use crate::scenario::model::{FaultKind, OutageMode, Scenario, TargetRole};
 use crate::substrate::world::{Change, World};
 use std::rc::Rc;
 use std::time::Duration;
@@ -38,13 +38,8 @@ pub async fn run(
                     let until = ends
                         .unwrap_or(Duration::MAX)
                         .min(starts + roles::LONGEST_WAIT);
-                    let holder = roles::wait_for_holder(&*holders, &*world, role, until).await;
-                    let kind = holder.as_deref().map(|h| fault.kind.aimed_at(h));
-                    let role = RoleHolder {
-                        role: role.name().to_string(),
-                        node: holder,
-                    };
-                    (kind, Some(role))
+                    let (kind, held) = aim(&*holders, &*world, &fault.kind, role, until).await;
+                    (kind, Some(held))
                 }
             };
             let (start, heal) = match &kind {
@@ -90,6 +85,24 @@ pub async fn run(
         }
     }
     first_error.map_or(Ok(()), Err)
+}
+
+/// `kind`, aimed at `role`, aimed at the role's holder once there is one (None: there was
+/// none by `until`), and the holder as the history records it.
+async fn aim(
+    holders: &dyn Holders,
+    world: &dyn World,
+    kind: &FaultKind,
+    role: TargetRole,
+    until: Duration,
+) -> (Option<FaultKind>, RoleHolder) {
+    let holder = roles::wait_for_holder(holders, world, role, until).await;
+    let aimed = holder.as_deref().map(|h| kind.aimed_at(h));
+    let held = RoleHolder {
+        role: role.name().to_string(),
+        node: holder,
+    };
+    (aimed, held)
 }
 
 async fn apply(world: &dyn World, index: usize, change: Change) -> Result<(), String> {
