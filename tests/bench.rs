@@ -170,6 +170,7 @@ fn no_election_is_credited_when_the_lost_region_did_not_hold_the_leader() {
             phase,
             description: "region outage us-west (lost)".into(),
             regions: vec!["us-west".into()],
+            role: None,
         })
     };
     let elected = |node: &str| {

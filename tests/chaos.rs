@@ -149,6 +149,70 @@ fn the_single_anchor_weakness_is_found_shrunk_and_replayed_by_hadr_run() {
 }
 
 #[test]
+fn a_sweep_with_roles_draws_them_and_its_reproducer_replays_the_failure_through_the_role() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("sweep");
+    let base = "tests/fixtures/scenarios/chaos-raft-leader.yaml";
+    let sweep = hadr(&[
+        "chaos",
+        base,
+        "--runs",
+        "4",
+        "--seed",
+        "1",
+        "--out",
+        arg(&out),
+    ]);
+    assert_eq!(sweep.code, 1, "{}\n{}", sweep.stdout, sweep.stderr);
+    let found = summary(&out);
+    // Runs 2 and 3 of `--seed 1` draw the Raft leader, runs 0 and 1 the named peer.
+    let drawn: Vec<String> = found["run_results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["faults"][0].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        drawn[..2]
+            .iter()
+            .all(|f| f.ends_with("node crash peer0.org2.ca-central")),
+        "{drawn:?}"
+    );
+    assert!(
+        drawn[2..]
+            .iter()
+            .all(|f| f.ends_with("node crash raft_leader")),
+        "{drawn:?}"
+    );
+    let failure = &found["failures"][0];
+    assert_eq!(failure["expectation"], "blocks_continue");
+    assert_eq!(failure["replayed"], true, "{failure}");
+    let reproducer = out.join(failure["scenario_file"].as_str().unwrap());
+    let text = std::fs::read_to_string(&reproducer).unwrap();
+    assert!(
+        text.contains("node_crash: raft_leader}"),
+        "the role, not its holder: {text}"
+    );
+    let replay_dir = tmp.path().join("replay");
+    let replay = hadr(&["run", arg(&reproducer), "--out", arg(&replay_dir)]);
+    assert_eq!(replay.code, 1, "{}", replay.stderr);
+    assert!(
+        replay.stdout.contains("FAIL blocks_continue"),
+        "{}",
+        replay.stdout
+    );
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(replay_dir.join("report.json")).unwrap())
+            .unwrap();
+    let role = &report["faults"][0]["role"];
+    assert_eq!(role["role"], "raft_leader", "{report}");
+    assert!(
+        role["node"].as_str().unwrap().starts_with("orderer"),
+        "{role}"
+    );
+}
+
+#[test]
 fn bad_chaos_input_exits_2_with_what_to_fix() {
     let no_section = hadr(&[
         "chaos",

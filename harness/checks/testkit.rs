@@ -205,6 +205,7 @@ impl HistoryBuilder {
                 phase,
                 description: description.to_string(),
                 regions: regions.iter().map(|r| r.to_string()).collect(),
+                role: None,
             }),
         )
     }

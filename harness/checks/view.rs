@@ -7,6 +7,7 @@ use crate::history::{
 };
 use crate::scenario::layout::{region_of, NodeSpec, Role};
 use crate::scenario::model::{FaultKind, Scenario};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// Operations against a certificate authority (fabric-ca's REST API).
@@ -90,6 +91,54 @@ pub fn describe_fault(kind: &FaultKind) -> (String, Vec<String>) {
             vec![region_of(node).to_string()],
         ),
     }
+}
+
+/// A fault aimed at a role in words once the runner looked for the role's holder:
+/// `node crash orderer0.us-east (raft_leader)`, `region outage us-east (lost; raft_leader
+/// orderer0.us-east)`, or, when no node held it, what it would have hit and that it hit
+/// nothing (and no region).
+pub fn describe_held(kind: &FaultKind, holder: Option<&str>) -> (String, Vec<String>) {
+    let role = kind.role().map(|r| r.name()).unwrap_or_default();
+    let Some(holder) = holder else {
+        let (what, _) = describe_fault(kind);
+        return (format!("{what}: no node held the role"), Vec::new());
+    };
+    let held = kind.aimed_at(holder);
+    let (what, regions) = describe_fault(&held);
+    let what = match &held {
+        // The region alone does not say which node the role led to.
+        FaultKind::RegionOutage { region, mode } => {
+            format!("region outage {region} ({}; {role} {holder})", mode.name())
+        }
+        _ => format!("{what} ({role})"),
+    };
+    (what, regions)
+}
+
+/// `scenario` with each fault aimed at a role aimed instead at the node that held it when the
+/// fault started (its `Fault` record says), so checks judge what was hit. A fault whose role
+/// no node held stays aimed at the role, which is no node or region's name: it hit nothing.
+pub fn as_run<'a>(scenario: &'a Scenario, history: &History) -> Cow<'a, Scenario> {
+    let held: Vec<(usize, &str)> = history
+        .events
+        .iter()
+        .filter_map(|event| match &event.kind {
+            EventKind::Fault(f) => Some((f.index, f.role.as_ref()?.node.as_deref()?)),
+            _ => None,
+        })
+        .collect();
+    if held.is_empty() {
+        return Cow::Borrowed(scenario);
+    }
+    let mut as_run = scenario.clone();
+    for (index, holder) in held {
+        if let Some(fault) = as_run.faults.get_mut(index) {
+            if fault.kind.role().is_some() {
+                fault.kind = fault.kind.aimed_at(holder);
+            }
+        }
+    }
+    Cow::Owned(as_run)
 }
 
 /// A half-open span of simulated time, `[start_ms, end_ms)`.

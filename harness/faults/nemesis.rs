@@ -4,7 +4,8 @@
 //!
 //! Jepsen's nemeses draw faults the same way (a kind, a target, a start and a length); the
 //! targets here are the ones `chaos:` allows (scenario/validate/chaos.rs), and every fault is
-//! written in whole seconds so a reproducer reads like a hand-written scenario.
+//! written in whole seconds so a reproducer reads like a hand-written scenario. A target may be
+//! a role (`chaos.roles`), written as such: the run resolves it when the fault starts.
 
 use crate::scenario::layout::region_of;
 use crate::scenario::model::{Chaos, ChaosKind, Fault, FaultKind, Scenario};
@@ -90,8 +91,8 @@ fn draw_kind(base: &Scenario, chaos: &Chaos, kind: ChaosKind, rng: &mut ChaCha8R
         .collect();
     match kind {
         ChaosKind::RegionOutage => FaultKind::RegionOutage {
-            region,
             mode: chaos.modes[rng.random_range(0..chaos.modes.len())],
+            region: or_role(rng, region, chaos),
         },
         ChaosKind::Partition => FaultKind::Partition {
             sides: [vec![region], others],
@@ -117,13 +118,29 @@ fn draw_kind(base: &Scenario, chaos: &Chaos, kind: ChaosKind, rng: &mut ChaCha8R
                 rtt: Duration::from_millis(rtt),
             }
         }
-        ChaosKind::NodeCrash => FaultKind::NodeCrash {
-            node: pick(rng, &chaos.nodes),
-        },
+        ChaosKind::NodeCrash => {
+            let node = pick(rng, &chaos.nodes);
+            FaultKind::NodeCrash {
+                node: or_role(rng, node, chaos),
+            }
+        }
     }
 }
 
-/// The region a drawn fault is aimed at (every drawn fault has one).
+/// `named`, or with `chaos.roles` one of them instead, each as likely as the name. Without
+/// roles nothing more is drawn, so schedules of sections without `roles` stay as they were.
+fn or_role(rng: &mut ChaCha8Rng, named: String, chaos: &Chaos) -> String {
+    if chaos.roles.is_empty() {
+        return named;
+    }
+    match rng.random_range(0..=chaos.roles.len()) {
+        0 => named,
+        k => chaos.roles[k - 1].name().to_string(),
+    }
+}
+
+/// The region a drawn fault is aimed at (every drawn fault has one; a role's keyword stands for
+/// its region).
 pub fn target_region(kind: &FaultKind) -> &str {
     match kind {
         FaultKind::RegionOutage { region, .. } => region,
@@ -142,6 +159,7 @@ pub fn target_region(kind: &FaultKind) -> &str {
 
 /// Whether `fault` may join `faults`: at no moment more than `max_concurrent` faults, and
 /// never two on one region at once (a region cannot be lost while it is being partitioned).
+/// A fault aimed at a role overlaps no other: its region is known only when it starts.
 fn fits(fault: &Fault, faults: &[Fault], max_concurrent: u32) -> bool {
     let span = |f: &Fault| (f.at, f.at + f.duration.unwrap_or(Duration::MAX / 4));
     let (start, end) = span(fault);
@@ -152,10 +170,12 @@ fn fits(fault: &Fault, faults: &[Fault], max_concurrent: u32) -> bool {
             s < end && start < e
         })
         .collect();
-    if overlapping
-        .iter()
-        .any(|other| target_region(&other.kind) == target_region(&fault.kind))
-    {
+    let collide = |other: &Fault| {
+        other.kind.role().is_some()
+            || fault.kind.role().is_some()
+            || target_region(&other.kind) == target_region(&fault.kind)
+    };
+    if overlapping.iter().any(|other| collide(other)) {
         return false;
     }
     // The most faults active at once, checked at each start inside the new fault's span.
@@ -176,6 +196,7 @@ fn fits(fault: &Fault, faults: &[Fault], max_concurrent: u32) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::model::TargetRole;
 
     fn base() -> (Scenario, Chaos) {
         let text = std::fs::read_to_string("scenarios/chaos-base.yaml").unwrap();
@@ -199,6 +220,39 @@ mod tests {
         let distinct: std::collections::BTreeSet<&String> = others.iter().collect();
         assert!(distinct.len() > 15, "{distinct:?}");
         assert_ne!(run_scenario(&scenario, &chaos, 8, 3).seed, a.seed);
+    }
+
+    #[test]
+    fn roles_are_drawn_only_when_listed_and_overlap_no_other_fault() {
+        let (scenario, mut chaos) = base();
+        let named = (0..50).all(|k| {
+            run_scenario(&scenario, &chaos, 1, k)
+                .faults
+                .iter()
+                .all(|f| f.kind.role().is_none())
+        });
+        assert!(named);
+        chaos.roles = TargetRole::ALL.to_vec();
+        chaos.max_concurrent = 2;
+        chaos.max_faults = 4;
+        let mut drawn = std::collections::BTreeSet::new();
+        for run in 0..200 {
+            let faults = run_scenario(&scenario, &chaos, 1, run).faults;
+            for (i, a) in faults.iter().enumerate() {
+                drawn.extend(a.kind.role().map(|role| (role, ChaosKind::of(&a.kind))));
+                for b in &faults[i + 1..] {
+                    let overlap = b.at < a.at + a.duration.unwrap_or(Duration::MAX / 4);
+                    let roles = a.kind.role().is_some() || b.kind.role().is_some();
+                    assert!(!(overlap && roles), "{a:?} {b:?}");
+                }
+            }
+        }
+        let kinds = [ChaosKind::RegionOutage, ChaosKind::NodeCrash];
+        let every: std::collections::BTreeSet<_> = TargetRole::ALL
+            .into_iter()
+            .flat_map(|role| kinds.map(|kind| (role, kind)))
+            .collect();
+        assert_eq!(drawn, every, "each role as each kind's target");
     }
 
     #[test]

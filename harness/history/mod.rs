@@ -167,6 +167,18 @@ pub struct FaultRecord {
     pub description: String,
     /// The regions the fault takes out or separates.
     pub regions: Vec<String>,
+    /// For a fault aimed at a role, on its start: the role and the node that held it then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<RoleHolder>,
+}
+
+/// Whom a role-targeted fault hit: the node holding the role when the fault started, as the
+/// harness observed it, or none when no node held it before the fault's end.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleHolder {
+    /// `raft_leader` or `gateway_peer`.
+    pub role: String,
+    pub node: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -18,8 +18,8 @@ pub use svg::timeline_svg;
 use crate::checks::check;
 use crate::checks::limits::{find_limits, LimitFinding};
 use crate::checks::transactions::Stats;
-use crate::checks::view::{describe_fault, fault_windows, peer_states, run_end_ms, Fate};
-use crate::history::{EventKind, History, StepOutcome, StepRecord, TimeMs};
+use crate::checks::view::{as_run, describe_fault, fault_windows, peer_states, run_end_ms, Fate};
+use crate::history::{EventKind, History, RoleHolder, StepOutcome, StepRecord, TimeMs};
 use crate::scenario::layout::{ca_name, Role};
 use crate::scenario::model::{Expectation, FaultKind, Limit, Procedure, Region, Scenario};
 use crate::substrate::RunStopped;
@@ -107,6 +107,9 @@ pub struct FaultReport {
     pub mode: Option<String>,
     pub description: String,
     pub regions: Vec<String>,
+    /// A fault aimed at a role: the role and the node that held it at `started_at_ms`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<RoleHolder>,
     /// As scheduled: offset from the start of the workload, and duration (None: to the end).
     pub planned_at_ms: u64,
     pub planned_duration_ms: Option<u64>,
@@ -247,6 +250,7 @@ fn faults_report(scenario: &Scenario, history: &History) -> Vec<FaultReport> {
                 },
                 description,
                 regions,
+                role: happened.and_then(|w| w.record.role.clone()),
                 planned_at_ms: fault.at.as_millis() as u64,
                 planned_duration_ms: fault.duration.map(|d| d.as_millis() as u64),
                 started_at_ms: happened.map(|w| w.start_ms),
@@ -348,6 +352,9 @@ impl Report {
         substrate: &str,
         wall_time_ms: u64,
     ) -> Report {
+        // Checks judge what the faults hit, role targets included.
+        let as_run = as_run(scenario, history);
+        let scenario: &Scenario = &as_run;
         let limits = find_limits(scenario, history);
         let expectations: Vec<ExpectationReport> = scenario
             .expect

@@ -1,43 +1,77 @@
 //! The scenario's faults, at their times: each one starts at `at` after the workload began
-//! and heals `for` later, as changes to the world and `Fault` events in the history.
+//! and heals `for` later, as changes to the world and `Fault` events in the history. A fault
+//! aimed at a role hits the role's holder at its start (runner/roles.rs); while no node holds
+//! it, the fault waits for one, until its planned end at most, and hits nothing if none came.
 
-use crate::checks::view::describe_fault;
-use crate::history::{EventKind, FaultPhase, FaultRecord};
+use super::roles::{self, Holders};
+use crate::checks::view::{describe_fault, describe_held};
+use crate::history::{EventKind, FaultPhase, FaultRecord, RoleHolder};
 use crate::scenario::layout::region_of;
-use crate::scenario::model::{Fault, FaultKind, OutageMode, Scenario};
+use crate::scenario::model::{FaultKind, OutageMode, Scenario, TargetRole};
 use crate::substrate::world::{Change, World};
 use std::rc::Rc;
 use std::time::Duration;
 
 /// Runs every fault of `scenario` at its time; returns when all have healed (or, for
 /// faults without an end, started), or with the first change the world could not make.
-/// `started` counts the faults that have started (the sampler looks at the consoles then).
+/// `started` counts the faults that have started (the sampler looks at the consoles then);
+/// `holders` says who holds a role a fault is aimed at.
 pub async fn run(
     world: Rc<dyn World>,
     scenario: Rc<Scenario>,
     workload_start: Duration,
     started: Rc<std::cell::Cell<usize>>,
+    holders: Rc<dyn Holders>,
 ) -> Result<(), String> {
     let mut tasks = tokio::task::JoinSet::new();
     for index in 0..scenario.faults.len() {
         let (world, scenario, started) = (world.clone(), scenario.clone(), started.clone());
+        let holders = holders.clone();
         tasks.spawn_local(async move {
             let fault = &scenario.faults[index];
-            sleep_until(&world, workload_start + fault.at).await;
-            let (start, heal) = changes(&*world, &scenario, fault);
+            let starts = workload_start + fault.at;
+            let ends = fault.duration.map(|d| starts + d);
+            sleep_until(&world, starts).await;
+            let (kind, role) = match fault.kind.role() {
+                None => (Some(fault.kind.clone()), None),
+                Some(role) => {
+                    let until = ends
+                        .unwrap_or(Duration::MAX)
+                        .min(starts + roles::LONGEST_WAIT);
+                    let (kind, held) = aim(&*holders, &*world, &fault.kind, role, until).await;
+                    (kind, Some(held))
+                }
+            };
+            let (start, heal) = match &kind {
+                Some(kind) => changes(&*world, &scenario, kind),
+                None => (Vec::new(), Vec::new()),
+            };
             for change in start {
                 apply(&*world, index, change).await?;
             }
-            record(&*world, index, fault, FaultPhase::Start);
+            let (description, regions) = match &role {
+                None => describe_fault(&fault.kind),
+                Some(role) => describe_held(&fault.kind, role.node.as_deref()),
+            };
+            let record = |phase, role| {
+                world.record(EventKind::Fault(FaultRecord {
+                    index,
+                    phase,
+                    description: description.clone(),
+                    regions: regions.clone(),
+                    role,
+                }))
+            };
+            record(FaultPhase::Start, role);
             started.set(started.get() + 1);
-            let Some(duration) = fault.duration else {
+            let Some(ends) = ends else {
                 return Ok(());
             };
-            sleep_until(&world, workload_start + fault.at + duration).await;
+            sleep_until(&world, ends).await;
             for change in heal {
                 apply(&*world, index, change).await?;
             }
-            record(&*world, index, fault, FaultPhase::Heal);
+            record(FaultPhase::Heal, None);
             Ok(())
         });
     }
@@ -51,6 +85,24 @@ pub async fn run(
         }
     }
     first_error.map_or(Ok(()), Err)
+}
+
+/// `kind`, aimed at `role`, aimed at the role's holder once there is one (None: there was
+/// none by `until`), and the holder as the history records it.
+async fn aim(
+    holders: &dyn Holders,
+    world: &dyn World,
+    kind: &FaultKind,
+    role: TargetRole,
+    until: Duration,
+) -> (Option<FaultKind>, RoleHolder) {
+    let holder = roles::wait_for_holder(holders, world, role, until).await;
+    let aimed = holder.as_deref().map(|h| kind.aimed_at(h));
+    let held = RoleHolder {
+        role: role.name().to_string(),
+        node: holder,
+    };
+    (aimed, held)
 }
 
 async fn apply(world: &dyn World, index: usize, change: Change) -> Result<(), String> {
@@ -68,18 +120,8 @@ async fn sleep_until(world: &Rc<dyn World>, at: Duration) {
     }
 }
 
-fn record(world: &dyn World, index: usize, fault: &Fault, phase: FaultPhase) {
-    let (description, regions) = describe_fault(&fault.kind);
-    world.record(EventKind::Fault(FaultRecord {
-        index,
-        phase,
-        description,
-        regions,
-    }));
-}
-
-/// The changes that start `fault` and those that heal it, in order.
-fn changes(world: &dyn World, scenario: &Scenario, fault: &Fault) -> (Vec<Change>, Vec<Change>) {
+/// The changes that start a fault of `kind` and those that heal it, in order.
+fn changes(world: &dyn World, scenario: &Scenario, kind: &FaultKind) -> (Vec<Change>, Vec<Change>) {
     let in_regions = |regions: &[String]| -> Vec<String> {
         world
             .nodes()
@@ -87,7 +129,7 @@ fn changes(world: &dyn World, scenario: &Scenario, fault: &Fault) -> (Vec<Change
             .filter(|node| regions.iter().any(|r| r == region_of(node)))
             .collect()
     };
-    match &fault.kind {
+    match kind {
         FaultKind::RegionOutage { region, mode } => {
             let nodes = in_regions(std::slice::from_ref(region));
             match mode {

@@ -10,6 +10,7 @@ pub mod network;
 pub mod observe;
 pub mod prebuilt;
 pub mod progress;
+pub mod roles;
 #[cfg(test)]
 mod tests;
 
@@ -103,11 +104,17 @@ pub async fn execute(world: Rc<dyn World>, scenario: Rc<Scenario>) -> Result<(),
     sleep_until(&world, start).await;
     world.record(EventKind::WorkloadStarted);
     let faults_started = Rc::new(Cell::new(0usize));
+    let holders = Rc::new(roles::Observed {
+        world: world.clone(),
+        observer: observer.clone(),
+        client: client_name(scenario.workload.client_region()),
+    });
     let faults = tokio::task::spawn_local(faults::run(
         world.clone(),
         scenario.clone(),
         start,
         faults_started.clone(),
+        holders,
     ));
     let observing = Rc::new(Cell::new(true));
     let sampler = tokio::task::spawn_local(sample(
@@ -173,7 +180,13 @@ async fn wait_for_gossip(world: &Rc<dyn World>, observer: &Rc<Observer>, network
 /// Whether every peer that answers has the same height and tip, and that height is the
 /// ordering service's (a stalled network agrees too, at a height it has not caught up to).
 async fn ledgers_agree(observer: &Rc<Observer>, network: &Network) -> bool {
-    let ordered = observer.orderer_round().await;
+    // The highest ledger height an ordering node reports (committed block + 1).
+    let ordered = observer
+        .orderer_round()
+        .await
+        .iter()
+        .map(|status| status.committed_block_number + 1)
+        .max();
     let mut tips = std::collections::BTreeSet::new();
     for peer in &network.peers {
         if let Some(info) = observer.chain_info(peer).await {

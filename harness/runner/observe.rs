@@ -172,8 +172,8 @@ impl Observer {
 
     /// Each running ordering node's Raft view, from its Prometheus metrics, in parallel (an
     /// unreachable node must not delay the others' samples by the observation timeout).
-    /// Returns the highest ledger height an ordering node reports (committed block + 1).
-    pub async fn orderer_round(self: &Rc<Self>) -> Option<u64> {
+    /// Returns the views of the nodes that answered.
+    pub async fn orderer_round(self: &Rc<Self>) -> Vec<OrdererStatus> {
         let mut tasks = tokio::task::JoinSet::new();
         for (index, orderer) in self.network.orderers.iter().enumerate() {
             if !self.world.nodes().contains(&orderer.display_name) {
@@ -185,35 +185,36 @@ impl Observer {
             let observer = self.clone();
             tasks.spawn_local(async move {
                 let node = observer.network.orderers[index].display_name.clone();
-                let event = match observer.metrics(&operations).await {
+                match observer.metrics(&operations).await {
                     Ok(text) => {
                         let channel = &observer.network.channel_id;
                         let gauge =
                             |name| scrape_gauge(&text, name, channel).unwrap_or_default() as u64;
-                        EventKind::OrdererStatus(OrdererStatus {
+                        let status = OrdererStatus {
                             node,
                             is_leader: gauge("consensus_etcdraft_is_leader") == 1,
                             committed_block_number: gauge(
                                 "consensus_etcdraft_committed_block_number",
                             ),
                             active_nodes: gauge("consensus_etcdraft_active_nodes"),
-                        })
+                        };
+                        observer
+                            .world
+                            .record(EventKind::OrdererStatus(status.clone()));
+                        Some(status)
                     }
-                    Err(what) => EventKind::Unreachable { node, what },
-                };
-                let height = match &event {
-                    EventKind::OrdererStatus(status) => Some(status.committed_block_number + 1),
-                    _ => None,
-                };
-                observer.world.record(event);
-                height
+                    Err(what) => {
+                        observer.world.record(EventKind::Unreachable { node, what });
+                        None
+                    }
+                }
             });
         }
-        let mut highest = None;
-        while let Some(height) = tasks.join_next().await {
-            highest = highest.max(height.ok().flatten());
+        let mut statuses = Vec::new();
+        while let Some(status) = tasks.join_next().await {
+            statuses.extend(status.ok().flatten());
         }
-        highest
+        statuses
     }
 
     /// Each running peer's gossip metrics, in parallel. A peer that does not answer is left

@@ -3,11 +3,12 @@
 //! milliseconds: faults start a few ms into the "workload".
 
 use super::faults;
+use super::roles::Holders;
 use crate::checks::testkit::three_region_scenario;
 use crate::clock::Clock;
-use crate::history::{EventKind, FaultPhase, History};
+use crate::history::{EventKind, FaultPhase, FaultRecord, History, RoleHolder};
 use crate::net::{Net, RealNet};
-use crate::scenario::model::{Fault, FaultKind, OutageMode, Runbook, Scenario};
+use crate::scenario::model::{Fault, FaultKind, OutageMode, Runbook, Scenario, TargetRole};
 use crate::substrate::capabilities::Capabilities;
 use crate::substrate::world::{Change, LocalFuture, World, WorldError};
 use crate::substrate::{RunOutput, Substrate, SubstrateError};
@@ -55,8 +56,8 @@ impl World for FakeWorld {
         self.nodes.clone()
     }
 
-    fn operations_pending(&self) -> usize {
-        0
+    fn read_history(&self, read: &mut dyn FnMut(&History)) {
+        read(&self.history.borrow());
     }
 }
 
@@ -101,11 +102,70 @@ fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
 }
 
 fn run_faults(world: &Rc<FakeWorld>, scenario: Scenario) -> Result<(), String> {
+    run_faults_with(world, scenario, Rc::new(Scripted::never()))
+}
+
+fn run_faults_with(
+    world: &Rc<FakeWorld>,
+    scenario: Scenario,
+    holders: Rc<dyn Holders>,
+) -> Result<(), String> {
     let dyn_world: Rc<dyn World> = world.clone();
     block_on(async move {
         let start = dyn_world.clock().now();
-        faults::run(dyn_world, Rc::new(scenario), start, Rc::new(Cell::new(0))).await
+        faults::run(
+            dyn_world,
+            Rc::new(scenario),
+            start,
+            Rc::new(Cell::new(0)),
+            holders,
+        )
+        .await
     })
+}
+
+/// A role held by `holder` from look number `from` (0-based) on, whatever the role.
+struct Scripted {
+    holder: Option<String>,
+    from: usize,
+    looks: Cell<usize>,
+}
+
+impl Scripted {
+    fn never() -> Scripted {
+        Scripted::from_look(None, 0)
+    }
+
+    fn from_look(holder: Option<&str>, from: usize) -> Scripted {
+        Scripted {
+            holder: holder.map(str::to_string),
+            from,
+            looks: Cell::new(0),
+        }
+    }
+}
+
+impl Holders for Scripted {
+    fn holder(&self, _: TargetRole) -> LocalFuture<'_, Option<String>> {
+        let look = self.looks.get();
+        self.looks.set(look + 1);
+        let holder = self.holder.clone().filter(|_| look >= self.from);
+        Box::pin(async move { holder })
+    }
+}
+
+/// The fault records of the history: phase, description, regions, role holder.
+fn fault_records(world: &FakeWorld) -> Vec<FaultRecord> {
+    world
+        .history
+        .borrow()
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Fault(f) => Some(f.clone()),
+            _ => None,
+        })
+        .collect()
 }
 
 fn outage(mode: OutageMode) -> FaultKind {
@@ -204,6 +264,78 @@ fn each_fault_makes_its_changes_in_order_and_is_recorded() {
             .collect();
         assert_eq!(phases, vec![FaultPhase::Start, FaultPhase::Heal], "{name}");
     }
+}
+
+#[test]
+fn a_fault_aimed_at_a_role_hits_its_holder_and_records_whom() {
+    let crash = FaultKind::NodeCrash {
+        node: "raft_leader".into(),
+    };
+    let crashed = world(None);
+    let holders = Rc::new(Scripted::from_look(Some("orderer1.us-west"), 0));
+    run_faults_with(&crashed, with_fault(crash), holders).unwrap();
+    assert_eq!(
+        *crashed.changes.borrow(),
+        ["kill orderer1.us-west", "restart orderer1.us-west"]
+    );
+    let records = fault_records(&crashed);
+    assert_eq!(
+        records[0].description,
+        "node crash orderer1.us-west (raft_leader)"
+    );
+    assert_eq!(records[0].regions, ["us-west"]);
+    let held = RoleHolder {
+        role: "raft_leader".into(),
+        node: Some("orderer1.us-west".into()),
+    };
+    assert_eq!(records[0].role, Some(held));
+    assert_eq!(records[1].role, None, "the heal repeats no resolution");
+
+    let outage = FaultKind::RegionOutage {
+        region: "gateway_peer".into(),
+        mode: OutageMode::Cut,
+    };
+    let cut = world(None);
+    let holders = Rc::new(Scripted::from_look(Some("peer0.org1.us-west"), 0));
+    run_faults_with(&cut, with_fault(outage), holders).unwrap();
+    let west = "peer0.org1.us-west, console.us-west";
+    assert_eq!(
+        *cut.changes.borrow(),
+        [format!("isolate {west}"), format!("rejoin {west}")]
+    );
+    assert_eq!(
+        fault_records(&cut)[0].description,
+        "region outage us-west (cut; gateway_peer peer0.org1.us-west)"
+    );
+}
+
+#[test]
+fn a_fault_waits_for_a_holder_while_an_election_runs_and_hits_nothing_without_one() {
+    // Held from the second look on, a second after the planned start: the fault starts then.
+    let mut scenario = with_fault(FaultKind::NodeCrash {
+        node: "raft_leader".into(),
+    });
+    scenario.faults[0].duration = Some(Duration::from_millis(1500));
+    let waited = world(None);
+    let holders = Rc::new(Scripted::from_look(Some("orderer2.ca-central"), 1));
+    run_faults_with(&waited, scenario.clone(), holders.clone()).unwrap();
+    assert_eq!(holders.looks.get(), 2);
+    assert_eq!(waited.changes.borrow()[0], "kill orderer2.ca-central");
+
+    // Never held before the planned end: nothing is changed, and the history says so.
+    scenario.faults[0].duration = Some(Duration::from_millis(5));
+    let untouched = world(None);
+    run_faults_with(&untouched, scenario, Rc::new(Scripted::never())).unwrap();
+    assert!(untouched.changes.borrow().is_empty());
+    let records = fault_records(&untouched);
+    let phases: Vec<FaultPhase> = records.iter().map(|r| r.phase).collect();
+    assert_eq!(phases, [FaultPhase::Start, FaultPhase::Heal]);
+    assert_eq!(
+        records[0].description,
+        "node crash raft_leader: no node held the role"
+    );
+    assert!(records[0].regions.is_empty());
+    assert_eq!(records[0].role.as_ref().unwrap().node, None);
 }
 
 #[test]

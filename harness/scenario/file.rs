@@ -4,7 +4,9 @@
 //! which turns these types into the model.
 
 use super::latency::LatencySpec;
-use super::model::{AnchorPeers, ChaosKind, Failover, FirstLeader, Limit, OutageMode, Runbook};
+use super::model::{
+    AnchorPeers, ChaosKind, Failover, FirstLeader, Limit, OutageMode, Runbook, TargetRole,
+};
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_saphyr::Spanned;
@@ -273,6 +275,7 @@ pub struct ChaosFile {
     pub rtt: Option<Spanned<DurationRangeFile>>,
     pub regions: Option<Spanned<Vec<Spanned<String>>>>,
     pub nodes: Option<Spanned<Vec<Spanned<String>>>>,
+    pub roles: Option<Spanned<Vec<TargetRole>>>,
     pub quiet: Option<Spanned<String>>,
     pub permanent: Option<Spanned<f64>>,
     pub shrink_runs: Option<Spanned<i64>>,

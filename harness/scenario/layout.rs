@@ -3,7 +3,7 @@
 //! Names read like Fabric host names with the region last (`peer0.org1.us-east`), so a
 //! region's nodes are the names ending in `.<region>`, on every substrate.
 
-use super::model::{OrderingService, Runbook, Scenario};
+use super::model::{OrderingService, Runbook, Scenario, TargetRole};
 use serde::Serialize;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -172,6 +172,23 @@ impl Scenario {
             });
         }
         nodes
+    }
+
+    /// The nodes a fault target may stand for: the named node, or every node that may hold
+    /// the role (the ordering nodes; the client's gateway peers, as listed or its
+    /// organization's). A region is no node, so a region name stands for none.
+    pub fn may_hold(&self, target: &str) -> Vec<String> {
+        let layout = self.layout();
+        let client_msp = self.topology.organizations.first().map(|o| &o.msp_id);
+        let holds = |n: &NodeSpec| match TargetRole::parse(target) {
+            None => n.name == target,
+            Some(TargetRole::RaftLeader) => n.role == Role::Orderer,
+            Some(TargetRole::GatewayPeer) if self.workload.gateway.peers.is_empty() => {
+                n.role == Role::Peer && n.msp_id.as_ref() == client_msp
+            }
+            Some(TargetRole::GatewayPeer) => self.workload.gateway.peers.contains(&n.name),
+        };
+        layout.into_iter().filter(holds).map(|n| n.name).collect()
     }
 
     /// Names of the nodes in `region`.

@@ -1,8 +1,9 @@
 //! The validated scenario: what every other part of hadr consumes.
 //!
 //! The YAML file format (scenario/file.rs) is parsed and checked into these types; once a
-//! `Scenario` exists, every reference in it resolves (regions, organizations, locations),
-//! every duration is positive and every fault lies inside the workload.
+//! `Scenario` exists, every reference in it resolves (regions, organizations, locations), or
+//! names a role that the runner resolves when the fault starts ([`TargetRole`]), every
+//! duration is positive and every fault lies inside the workload.
 
 use crate::fabric::config::{FabricConfig, Value};
 use crate::fabric::endorsement_policy::EndorsementPolicy;
@@ -350,6 +351,37 @@ pub enum FaultKind {
     NodeCrash { node: String },
 }
 
+/// Whom a `node_crash` or `region_outage` may hit instead of a named node or region: the
+/// holder of a role at the moment the fault starts (runner/roles.rs), or its region. A role
+/// is written where the name would be; its keyword has a `_`, which no region name (a DNS
+/// label) and no node name (`<...>.<region>`) can have, so a value is never both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetRole {
+    /// The ordering node whose operations endpoint reports `consensus_etcdraft_is_leader`
+    /// 1 for the channel, when exactly one that answers does.
+    RaftLeader,
+    /// The peer through which the client's latest committed transaction went.
+    GatewayPeer,
+}
+
+impl TargetRole {
+    pub const ALL: [TargetRole; 2] = [TargetRole::RaftLeader, TargetRole::GatewayPeer];
+
+    /// The keyword of the role in scenario files.
+    pub fn name(self) -> &'static str {
+        match self {
+            TargetRole::RaftLeader => "raft_leader",
+            TargetRole::GatewayPeer => "gateway_peer",
+        }
+    }
+
+    /// The role `target` names, if it is a role keyword rather than a name.
+    pub fn parse(target: &str) -> Option<TargetRole> {
+        TargetRole::ALL.into_iter().find(|r| r.name() == target)
+    }
+}
+
 impl FaultKind {
     /// The `faults:` key of the kind: `region_outage`, `partition`, `one_way_partition`,
     /// `latency`, `node_crash`.
@@ -360,6 +392,30 @@ impl FaultKind {
             FaultKind::OneWayPartition { .. } => "one_way_partition",
             FaultKind::Latency { .. } => "latency",
             FaultKind::NodeCrash { .. } => "node_crash",
+        }
+    }
+
+    /// The role the fault is aimed at instead of a name, if it is.
+    pub fn role(&self) -> Option<TargetRole> {
+        match self {
+            FaultKind::NodeCrash { node } => TargetRole::parse(node),
+            FaultKind::RegionOutage { region, .. } => TargetRole::parse(region),
+            _ => None,
+        }
+    }
+
+    /// The kind aimed at `holder`, the node that holds its role: the node itself for a crash,
+    /// its region for an outage. Other kinds name no role and stay as they are.
+    pub fn aimed_at(&self, holder: &str) -> FaultKind {
+        match self {
+            FaultKind::NodeCrash { .. } => FaultKind::NodeCrash {
+                node: holder.to_string(),
+            },
+            FaultKind::RegionOutage { mode, .. } => FaultKind::RegionOutage {
+                region: crate::scenario::layout::region_of(holder).to_string(),
+                mode: *mode,
+            },
+            other => other.clone(),
         }
     }
 }
@@ -501,6 +557,9 @@ pub struct Chaos {
     pub regions: Vec<String>,
     /// Nodes `node_crash` may hit.
     pub nodes: Vec<String>,
+    /// Roles a region outage or node crash may hit instead of a drawn region or node.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<TargetRole>,
     /// The share of region outages drawn without an end, as a region that is lost for good.
     pub permanent: f64,
     /// The end of the workload left without faults, so that the checks judge a healed network.

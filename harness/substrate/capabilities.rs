@@ -2,8 +2,8 @@
 //! that asks for more: before anything starts (exit 3), naming the fault and the reason,
 //! never a run that stops half-way because a fault cannot be made.
 
-use crate::scenario::layout::orderer_names;
-use crate::scenario::model::{FaultKind, OutageMode, Scenario};
+use crate::scenario::layout::{orderer_names, region_of};
+use crate::scenario::model::{FaultKind, OutageMode, Scenario, TargetRole};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Capabilities {
@@ -70,6 +70,20 @@ pub fn check(scenario: &Scenario, substrate: &str, can: &Capabilities) -> Result
     }
     let ordering = &scenario.topology.ordering_service;
     let orderer_nodes = orderer_names(ordering);
+    // A role's holder is known only when the fault starts: any node that may hold it counts.
+    let may_be_orderer = |target: &str| {
+        scenario
+            .may_hold(target)
+            .iter()
+            .any(|n| orderer_nodes.contains(n))
+    };
+    let may_hold_orderer = |region: &str| match TargetRole::parse(region) {
+        Some(_) => scenario
+            .may_hold(region)
+            .iter()
+            .any(|n| ordering.nodes.iter().any(|r| r == region_of(n))),
+        None => ordering.nodes.iter().any(|r| r == region),
+    };
     for (index, fault) in scenario.faults.iter().enumerate() {
         let kind = fault.kind.name();
         let what = format!("fault {index} (`{kind}`)");
@@ -82,9 +96,9 @@ pub fn check(scenario: &Scenario, substrate: &str, can: &Capabilities) -> Result
         let restarts_an_orderer = fault.duration.is_some()
             && match &fault.kind {
                 FaultKind::RegionOutage { region, mode } => {
-                    *mode != OutageMode::Cut && ordering.nodes.contains(region)
+                    *mode != OutageMode::Cut && may_hold_orderer(region)
                 }
-                FaultKind::NodeCrash { node } => orderer_nodes.contains(node),
+                FaultKind::NodeCrash { node } => may_be_orderer(node),
                 _ => false,
             };
         if let (true, Some(why)) = (restarts_an_orderer, &can.no_ordering_restart) {
@@ -171,6 +185,28 @@ mod tests {
             },
         }];
         assert!(check(&crash, "containers", &can).is_err());
+        // The Raft leader is an ordering node, whichever it is; a gateway peer never is, but
+        // the region of one may hold an ordering node.
+        let aimed_at = |kind: FaultKind| {
+            let mut scenario = without_emulation();
+            scenario.faults = vec![Fault {
+                at: Duration::from_secs(10),
+                duration: Some(Duration::from_secs(5)),
+                kind,
+            }];
+            check(&scenario, "containers", &can)
+        };
+        let crash = |node: &str| FaultKind::NodeCrash { node: node.into() };
+        assert!(aimed_at(crash("raft_leader")).is_err());
+        assert_eq!(aimed_at(crash("gateway_peer")), Ok(()));
+        let lost = FaultKind::RegionOutage {
+            region: "gateway_peer".into(),
+            mode: OutageMode::Lost,
+        };
+        assert!(
+            aimed_at(lost).is_err(),
+            "org1's peer in us-east may be the gateway"
+        );
     }
 
     #[test]

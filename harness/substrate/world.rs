@@ -7,7 +7,7 @@
 //! Docker gone): the runner stops with the error instead of going on half-built.
 
 use crate::clock::Clock;
-use crate::history::EventKind;
+use crate::history::{EventKind, History};
 use crate::net::Net;
 use crate::node::spec::NodeSpec;
 use std::future::Future;
@@ -98,8 +98,15 @@ pub trait World {
     fn apply(&self, change: Change) -> LocalFuture<'_, Result<(), WorldError>>;
     /// Nodes started so far, running or not.
     fn nodes(&self) -> Vec<String>;
+    /// Lets `read` see the history recorded so far (what the harness has observed: the
+    /// client's answers, say).
+    fn read_history(&self, read: &mut dyn FnMut(&History));
     /// Operations the history holds without an outcome yet.
-    fn operations_pending(&self) -> usize;
+    fn operations_pending(&self) -> usize {
+        let mut pending = 0;
+        self.read_history(&mut |history| pending = history.operations_pending());
+        pending
+    }
     /// The console of `spec`'s region, started on the world, and its base URL. On `sim` and
     /// `containers` it is hadr's mock console started from `spec`; a substrate with real
     /// consoles answers the URL of the region's own.

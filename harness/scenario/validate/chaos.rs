@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::scenario::file::{ChaosFile, CountRangeFile, DurationRangeFile};
-use crate::scenario::model::{Chaos, ChaosKind};
+use crate::scenario::model::{Chaos, ChaosKind, TargetRole};
 
 /// Faults per schedule, at most: more than this is no longer a schedule one can read.
 pub const MAX_SCHEDULE_FAULTS: i64 = 8;
@@ -140,6 +140,7 @@ impl Checker<'_> {
         let nodes = regions
             .as_ref()
             .and_then(|regions| self.chaos_nodes(chaos, scenario, regions, kinds.as_deref(), at));
+        let roles = self.chaos_roles(chaos, kinds.as_deref());
         if let (Some(kinds), Some(_)) = (&kinds, &regions) {
             let splits = kinds.iter().any(|k| {
                 matches!(
@@ -172,6 +173,7 @@ impl Checker<'_> {
             max_rtt,
             regions: regions?,
             nodes: nodes?,
+            roles: roles?,
             permanent: permanent?,
             quiet: quiet?,
             shrink_runs: shrink_runs?,
@@ -342,6 +344,41 @@ impl Checker<'_> {
             return None;
         }
         Some(nodes)
+    }
+
+    /// The roles region outages and node crashes may hit (none by default).
+    fn chaos_roles(
+        &mut self,
+        chaos: &ChaosFile,
+        kinds: Option<&[ChaosKind]>,
+    ) -> Option<Vec<TargetRole>> {
+        let Some(listed) = &chaos.roles else {
+            return Some(Vec::new());
+        };
+        let names = TargetRole::ALL.map(TargetRole::name);
+        if listed.value.is_empty() {
+            self.error(
+                &listed.referenced,
+                "`chaos.roles` is empty",
+                format!("some of {}", one_of(names)),
+                "remove `roles` to let the nemesis hit regions and nodes by name only",
+            );
+            return None;
+        }
+        let aimed = |k: &ChaosKind| matches!(k, ChaosKind::RegionOutage | ChaosKind::NodeCrash);
+        if kinds.is_some_and(|kinds| !kinds.iter().any(aimed)) {
+            self.error(
+                &listed.referenced,
+                "`chaos.roles` is given, but `chaos.kinds` has neither `region_outage` nor `node_crash`, the kinds a role is a target of",
+                "`kinds` with `region_outage` or `node_crash`",
+                "add `node_crash` to `kinds` to crash the role's holder, or remove `roles`",
+            );
+            return None;
+        }
+        let mut roles = listed.value.clone();
+        roles.sort();
+        roles.dedup();
+        Some(roles)
     }
 }
 

@@ -85,7 +85,7 @@ impl Checker<'_> {
             return None;
         }
         let kind = if let Some(region) = &fault.region_outage {
-            self.region_exists(region, regions, "`region_outage`")
+            self.region_or_role(region, regions)
                 .then(|| FaultKind::RegionOutage {
                     region: region.value.clone(),
                     mode: fault
@@ -138,6 +138,35 @@ impl Checker<'_> {
             duration: lasts,
             kind: kind?,
         })
+    }
+
+    /// Whether a region outage's target is a region or a role; reports it when neither.
+    fn region_or_role(&mut self, target: &Spanned<String>, regions: &[String]) -> bool {
+        if TargetRole::parse(&target.value).is_some() || regions.contains(&target.value) {
+            return true;
+        }
+        if regions.is_empty() {
+            return false;
+        }
+        let roles = TargetRole::ALL.map(TargetRole::name);
+        self.error(
+            &target.referenced,
+            format!(
+                "`region_outage` names `{}`, which is neither a region of `topology.regions` nor a role",
+                target.value
+            ),
+            format!(
+                "a region ({}), or a role, for the region of its holder ({})",
+                one_of(regions.iter().map(String::as_str)),
+                one_of(roles)
+            ),
+            did_you_mean(
+                &target.value,
+                regions.iter().map(String::as_str).chain(roles),
+                "add the region to `topology.regions`, or use one of its names",
+            ),
+        );
+        false
     }
 
     pub(super) fn partition(

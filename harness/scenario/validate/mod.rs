@@ -14,7 +14,7 @@ use super::layout;
 use super::model::{
     AnchorPeers, Calls, Chaincode, Channel, ClientTimeouts, Expectation, Failover, Fault,
     FaultKind, GatewaySettings, OrderingService, Organization, OutageMode, Procedure, RateChange,
-    Region, Runbook, Scenario, Simulation, Topology, Workload,
+    Region, Runbook, Scenario, Simulation, TargetRole, Topology, Workload,
 };
 use crate::fabric::config::{self, FabricConfig, Value, ValueKind};
 use crate::fabric::endorsement_policy::EndorsementPolicy;
@@ -420,6 +420,9 @@ impl Checker<'_> {
         }
         let names: Vec<&str> = layout.iter().map(|n| n.name.as_str()).collect();
         for node in node_crashes {
+            if TargetRole::parse(&node.value).is_some() {
+                continue;
+            }
             let is_console = layout::region_of(&node.value) != node.value
                 && node.value == layout::console_name(layout::region_of(&node.value));
             if is_console && scenario.procedure.runbook == Runbook::Prebuilt {
@@ -438,8 +441,11 @@ impl Checker<'_> {
                     "a node name such as `peer0.org1.us-east`, `orderer0.us-east` or `ca.org1.us-east`",
                     did_you_mean(
                         &node.value,
-                        names.iter().copied(),
-                        "`hadr procedure show --scenario FILE` lists the nodes",
+                        names
+                            .iter()
+                            .copied()
+                            .chain(TargetRole::ALL.map(TargetRole::name)),
+                        "`hadr procedure show --scenario FILE` lists the nodes; `raft_leader` and `gateway_peer` name roles",
                     ),
                 );
             }

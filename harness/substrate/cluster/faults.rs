@@ -328,6 +328,12 @@ fn translate_one(
     fault: &Fault,
     number: usize,
 ) -> Result<FaultPlan, Refusal> {
+    if let Some(role) = fault.kind.role() {
+        return Err(Refusal::Unable(format!(
+            "fault {number} is aimed at `{}`, a role whose holder is known only when the fault starts, and this plan is written before the run: name the node or region",
+            role.name()
+        )));
+    }
     let mut start = Vec::new();
     let mut heal = Vec::new();
     let mut notes = Vec::new();
@@ -804,6 +810,17 @@ mod tests {
         );
         assert_eq!(docs[3]["kind"], "PodChaos");
         assert_eq!(plan.heal.len(), 4);
+    }
+
+    #[test]
+    fn a_fault_aimed_at_a_role_is_refused_as_the_plan_comes_before_its_holder() {
+        let scenario = scenario_with(FaultKind::NodeCrash {
+            node: "raft_leader".into(),
+        });
+        let clusters = clusters(&scenario, &Options::kind(ConsoleChoice::Mock)).unwrap();
+        assert!(
+            matches!(translate(&clusters, &scenario), Err(Refusal::Unable(why)) if why.contains("`raft_leader`, a role"))
+        );
     }
 
     #[test]

@@ -527,8 +527,8 @@ impl World for ContainerWorld {
         self.state.borrow().nodes.keys().cloned().collect()
     }
 
-    fn operations_pending(&self) -> usize {
+    fn read_history(&self, read: &mut dyn FnMut(&History)) {
         self.collect_node_histories();
-        self.state.borrow().history.operations_pending()
+        read(&self.state.borrow().history);
     }
 }

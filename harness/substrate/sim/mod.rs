@@ -179,8 +179,8 @@ impl SimControl {
             .unwrap_or(false)
     }
 
-    pub fn operations_pending(&self) -> usize {
-        self.shared.borrow().history.operations_pending()
+    pub fn read_history(&self, read: &mut dyn FnMut(&History)) {
+        read(&self.shared.borrow().history);
     }
 
     fn take_history(&self) -> History {

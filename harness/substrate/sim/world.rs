@@ -3,7 +3,7 @@
 
 use super::{Command, HostProgram, SimControl, HARNESS_HOST};
 use crate::clock::Clock;
-use crate::history::EventKind;
+use crate::history::{EventKind, History};
 use crate::net::{Net, SimNet};
 use crate::node::spec::{self, Disk, NodeHost};
 use crate::substrate::world::{Change, LocalFuture, World, WorldError};
@@ -89,8 +89,8 @@ impl World for SimWorld {
         })
     }
 
-    fn operations_pending(&self) -> usize {
-        self.control.operations_pending()
+    fn read_history(&self, read: &mut dyn FnMut(&History)) {
+        self.control.read_history(read);
     }
 
     fn nodes(&self) -> Vec<String> {
