@@ -31,7 +31,7 @@ fn several_scenarios_end_with_a_summary_table_summary_md_and_one_junit_xml() {
     );
     let words = |line: &str| line.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(
-        words(table[1]).starts_with("region-outage-catch-up passed - 2m10s "),
+        words(table[1]).starts_with("region-outage-catch-up passed - 2m13s "),
         "{table:?}"
     );
     assert!(

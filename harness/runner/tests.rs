@@ -184,8 +184,8 @@ fn each_fault_makes_its_changes_in_order_and_is_recorded() {
             vec![
                 format!("isolate {west}"),
                 format!("kill {west}"),
-                format!("restart {west}"),
                 format!("rejoin {west}"),
+                format!("restart {west}"),
             ],
         ),
         (
