@@ -5,6 +5,7 @@
 mod common;
 
 use common::hadr;
+use common::run::leader_at;
 use hadr::history::{Event, EventKind, History, TimeMs};
 use serde_json::Value;
 use std::path::Path;
@@ -33,18 +34,6 @@ fn hit(report: &Value, index: usize, role: &str) -> (String, TimeMs, TimeMs) {
     let started = fault["started_at_ms"].as_u64().unwrap();
     let healed = fault["healed_at_ms"].as_u64().unwrap();
     (node, started, healed)
-}
-
-/// The ordering node the latest leadership sample at or before `at_ms` names.
-fn leader_at(history: &History, at_ms: TimeMs) -> Option<String> {
-    history
-        .iter(|k| match k {
-            EventKind::OrdererStatus(s) if s.is_leader => Some(s),
-            _ => None,
-        })
-        .filter(|(sampled_ms, _)| *sampled_ms <= at_ms)
-        .last()
-        .map(|(_, status)| status.node.clone())
 }
 
 /// When `node` went down (`NodeState` up: false) at or after `from_ms`.

@@ -525,18 +525,6 @@ fn client_calls(history: &History) -> Vec<(TimeMs, TimeMs, String)> {
     calls
 }
 
-/// The region of the Raft leader sampled last at or before `at_ms`.
-fn leader_region(history: &History, at_ms: TimeMs) -> Option<String> {
-    history
-        .iter(|k| match k {
-            EventKind::OrdererStatus(s) if s.is_leader => Some(s),
-            _ => None,
-        })
-        .filter(|(sampled_ms, _)| *sampled_ms <= at_ms)
-        .last()
-        .map(|(_, status)| region_of(&status.node).to_string())
-}
-
 #[test]
 fn losing_the_ordering_leaders_region_elects_a_new_leader_within_the_election_timeout() {
     let mut scenario = load("tests/fixtures/scenarios/orderer-leader-region-outage.yaml");
@@ -547,7 +535,9 @@ fn losing_the_ordering_leaders_region_elects_a_new_leader_within_the_election_ti
     probe.expect.clear();
     probe.workload.duration = Duration::from_secs(5);
     let (_, probe_history) = run(&probe);
-    let leader = leader_region(&probe_history, TimeMs::MAX).expect("a leader was elected");
+    let leader = leader_at(&probe_history, TimeMs::MAX)
+        .map(|node| region_of(&node).to_string())
+        .expect("a leader was elected");
     scenario.faults[0].kind = FaultKind::RegionOutage {
         region: leader.clone(),
         mode: OutageMode::Killed,
@@ -572,7 +562,9 @@ fn losing_the_ordering_leaders_region_elects_a_new_leader_within_the_election_ti
     let (start_ms, heal_ms) = fault_window(&history, 0);
     let heal_ms = heal_ms.expect("the outage heals");
     assert_eq!(
-        leader_region(&history, start_ms).as_deref(),
+        leader_at(&history, start_ms)
+            .map(|node| region_of(&node).to_string())
+            .as_deref(),
         Some(leader.as_str()),
         "the leader just before the outage"
     );

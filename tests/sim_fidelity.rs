@@ -216,18 +216,6 @@ fn a_lost_region_looks_from_outside_as_fabric_timers_say() {
     );
 }
 
-/// The Raft leader sampled last at or before `at_ms`.
-fn raft_leader(history: &History, at_ms: TimeMs) -> Option<String> {
-    history
-        .iter(|k| match k {
-            EventKind::OrdererStatus(s) if s.is_leader => Some(s),
-            _ => None,
-        })
-        .filter(|(sampled_ms, _)| *sampled_ms <= at_ms)
-        .last()
-        .map(|(_, status)| status.node.clone())
-}
-
 /// fabric#3593: while the ordering service elects a new leader, clients see
 /// SERVICE_UNAVAILABLE and must retry (research: fabric-behaviour.md, ordering service). The
 /// leader's process is killed: its host answers at once (dials refused, streams closed), so the
@@ -249,7 +237,7 @@ fn killing_the_raft_leader_gives_clients_service_unavailable_until_a_new_leader_
     probe.expect.clear();
     probe.workload.duration = std::time::Duration::from_secs(5);
     let (_, probe_history) = run(&probe);
-    let leader = raft_leader(&probe_history, TimeMs::MAX).expect("a leader was elected");
+    let leader = leader_at(&probe_history, TimeMs::MAX).expect("a leader was elected");
     scenario.faults[0].kind = FaultKind::NodeCrash {
         node: leader.clone(),
     };
@@ -259,7 +247,7 @@ fn killing_the_raft_leader_gives_clients_service_unavailable_until_a_new_leader_
     let (kill_ms, heal_ms) = fault_window(&history, 0);
     let heal_ms = heal_ms.expect("the crash heals");
     assert_eq!(
-        raft_leader(&history, kill_ms).as_deref(),
+        leader_at(&history, kill_ms).as_deref(),
         Some(leader.as_str()),
         "the leader just before the kill"
     );

@@ -93,3 +93,15 @@ pub fn peer_names(scenario: &Scenario) -> Vec<String> {
         .map(|n| n.name)
         .collect()
 }
+
+/// The ordering node the latest leadership sample at or before `at_ms` names.
+pub fn leader_at(history: &History, at_ms: TimeMs) -> Option<String> {
+    history
+        .iter(|k| match k {
+            EventKind::OrdererStatus(s) if s.is_leader => Some(s),
+            _ => None,
+        })
+        .filter(|(sampled_ms, _)| *sampled_ms <= at_ms)
+        .last()
+        .map(|(_, status)| status.node.clone())
+}
