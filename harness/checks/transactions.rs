@@ -227,7 +227,7 @@ fn is_zero(count: &u64) -> bool {
 }
 
 /// The value at percentile `p` (0 < p <= 100) of sorted values, nearest-rank.
-pub fn percentile<T: Copy>(sorted: &[T], p: f64) -> Option<T> {
+pub fn percentile(sorted: &[u64], p: f64) -> Option<u64> {
     if sorted.is_empty() {
         return None;
     }
@@ -282,6 +282,6 @@ mod tests {
         assert_eq!(percentile(&values, 50.0), Some(50));
         assert_eq!(percentile(&values, 99.0), Some(99));
         assert_eq!(percentile(&[7], 99.0), Some(7));
-        assert_eq!(percentile::<u64>(&[], 50.0), None);
+        assert_eq!(percentile(&[], 50.0), None);
     }
 }
