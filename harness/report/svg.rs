@@ -41,12 +41,14 @@ const LATENCY_PANEL: f64 = 130.0;
 const AXIS_ROOM: f64 = 44.0;
 /// Organization hues: blue, orange, green, red, purple, gold, teal, pink.
 const HUES: [f64; 8] = [210.0, 28.0, 130.0, 355.0, 275.0, 45.0, 185.0, 320.0];
-/// Region colours (height panel), apart from the organization and fault colours.
-/// Region colours (height panel), light to dark: the first region's line is the widest.
+/// Region colours (height panel), apart from the organization and fault colours, light to dark: the first region's line is the widest.
 const REGION_COLOURS: [&str; 8] = [
     "#9ecae1", "#31a354", "#54278f", "#fd8d3c", "#636363", "#e7298a", "#8c6d31", "#000000",
 ];
+/// A peer's line by its index within its organization and region.
 const DASHES: [Option<&str>; 4] = [None, Some("6 3"), Some("2 2"), Some("8 2 2 2")];
+/// What the legend calls each of DASHES.
+const DASH_NAMES: [&str; 4] = ["solid", "dashed", "dotted", "dash-dot"];
 
 fn plot_width() -> f64 {
     WIDTH - LEFT - RIGHT
@@ -715,7 +717,8 @@ fn height_panel(
                     ],
                     &format!("{}: ledger height", region.name),
                 )?;
-                legend_entry(w, i, top + 4.0, colour, &region.name)?;
+                // Top left: heights rise with time, so that is the corner no line crosses.
+                legend_entry(w, Corner::TopLeft, i, top + 4.0, colour, &region.name)?;
             }
             Ok(())
         },
@@ -1050,15 +1053,32 @@ fn latency_panel(
             )?;
         }
         for (i, (colour, name)) in [("#1f77b4", "p50"), ("#d62728", "p99")].iter().enumerate() {
-            legend_entry(w, i, top + 10.0, colour, name)?;
+            legend_entry(w, Corner::TopRight, i, top + 10.0, colour, name)?;
         }
         Ok(())
     })
 }
 
-/// Entry `i` of a panel's legend, in its top-right corner.
-fn legend_entry(w: &mut W, i: usize, top: f64, colour: &str, name: &str) -> io::Result<()> {
-    let (x, y) = (LEFT + plot_width() - 110.0, top + 10.0 + 13.0 * i as f64);
+/// Where in its panel a legend sits: the corner the panel's lines leave empty.
+enum Corner {
+    TopLeft,
+    TopRight,
+}
+
+/// Entry `i` of a panel's legend.
+fn legend_entry(
+    w: &mut W,
+    corner: Corner,
+    i: usize,
+    top: f64,
+    colour: &str,
+    name: &str,
+) -> io::Result<()> {
+    let x = match corner {
+        Corner::TopLeft => LEFT + 10.0,
+        Corner::TopRight => LEFT + plot_width() - 110.0,
+    };
+    let y = top + 10.0 + 13.0 * i as f64;
     line(w, (x, y - 4.0), (x + 22.0, y - 4.0), colour)?;
     text(w, x + 26.0, y, "start", name)
 }
@@ -1086,13 +1106,11 @@ fn legend(w: &mut W, report: &Report, series: &[PeerSeries], y: f64) -> io::Resu
         .max()
         .unwrap_or(1);
     if most > 1 {
-        text(
-            w,
-            x + 10.0,
-            y,
-            "start",
-            "peer0 solid, peer1 dashed, peer2 dotted",
-        )?;
+        // Only the peers there are; past DASH_NAMES the dashes repeat, as in peer_series.
+        let dashes: Vec<String> = (0..most.min(DASH_NAMES.len() as u32))
+            .map(|nth| format!("peer{nth} {}", DASH_NAMES[nth as usize]))
+            .collect();
+        text(w, x + 10.0, y, "start", &dashes.join(", "))?;
     }
     Ok(())
 }
