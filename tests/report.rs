@@ -461,6 +461,9 @@ fn timeline_svg_stays_readable_with_eighteen_peers_and_hundreds_of_samples() {
         18
     );
     assert!(svg.len() < 600_000, "{} bytes", svg.len());
+    // The dash legend names the two peers per region there are, not a third.
+    assert!(svg.contains(">peer0 solid, peer1 dashed<"), "dash legend");
+    assert!(!svg.contains("peer2 dotted"), "dash legend names a peer2");
 }
 
 #[test]

@@ -41,14 +41,19 @@ const LATENCY_PANEL: f64 = 130.0;
 const AXIS_ROOM: f64 = 44.0;
 /// Organization hues: blue, orange, green, red, purple, gold, teal, pink.
 const HUES: [f64; 8] = [210.0, 28.0, 130.0, 355.0, 275.0, 45.0, 185.0, 320.0];
-/// Region colours (height panel), apart from the organization and fault colours, light to dark: the first region's line is the widest.
+/// Region colours (height panel), apart from the organization and fault colours, light to
+/// dark: the first region's line is the widest.
 const REGION_COLOURS: [&str; 8] = [
     "#9ecae1", "#31a354", "#54278f", "#fd8d3c", "#636363", "#e7298a", "#8c6d31", "#000000",
 ];
-/// A peer's line by its index within its organization and region.
-const DASHES: [Option<&str>; 4] = [None, Some("6 3"), Some("2 2"), Some("8 2 2 2")];
-/// What the legend calls each of DASHES.
-const DASH_NAMES: [&str; 4] = ["solid", "dashed", "dotted", "dash-dot"];
+/// A peer's line by its index within its organization and region: its dash pattern and what
+/// the legend calls it.
+const DASHES: [(Option<&str>, &str); 4] = [
+    (None, "solid"),
+    (Some("6 3"), "dashed"),
+    (Some("2 2"), "dotted"),
+    (Some("8 2 2 2"), "dash-dot"),
+];
 
 fn plot_width() -> f64 {
     WIDTH - LEFT - RIGHT
@@ -191,7 +196,7 @@ fn peer_series<'a>(report: &'a Report, history: &History) -> Vec<PeerSeries<'a>>
             let nth = nth_in_group
                 .entry((peer.msp_id.as_str(), peer.region.as_str()))
                 .or_default();
-            let dash = DASHES[*nth % DASHES.len()];
+            let (dash, _) = DASHES[*nth % DASHES.len()];
             *nth += 1;
             let stopped = stops.get(peer.name.as_str());
             let gaps: Vec<Gap> = unseen_spans(history, &peer.name, channel)
@@ -1106,9 +1111,12 @@ fn legend(w: &mut W, report: &Report, series: &[PeerSeries], y: f64) -> io::Resu
         .max()
         .unwrap_or(1);
     if most > 1 {
-        // Only the peers there are; past DASH_NAMES the dashes repeat, as in peer_series.
-        let dashes: Vec<String> = (0..most.min(DASH_NAMES.len() as u32))
-            .map(|nth| format!("peer{nth} {}", DASH_NAMES[nth as usize]))
+        // Only the peers there are; past DASHES the dashes repeat, as in peer_series.
+        let dashes: Vec<String> = DASHES
+            .iter()
+            .take(most as usize)
+            .enumerate()
+            .map(|(nth, (_, name))| format!("peer{nth} {name}"))
             .collect();
         text(w, x + 10.0, y, "start", &dashes.join(", "))?;
     }
