@@ -129,6 +129,29 @@ fn the_exit_code_is_2_for_every_file_of_the_corpus() {
     }
 }
 
+/// What holds of every scenario the loader accepts: the node limit it checked before the
+/// layout was built is the layout's true size.
+fn accepted_scenario_invariants(scenario: &hadr::scenario::Scenario) -> Result<(), String> {
+    let (count, layout) = (scenario.node_count(), scenario.layout().len());
+    if count > hadr::scenario::validate::MAX_NODES || count != layout {
+        return Err(format!("node_count {count}, layout {layout} nodes"));
+    }
+    Ok(())
+}
+
+#[test]
+fn every_shipped_scenario_is_laid_out_with_the_nodes_it_was_counted_with() {
+    let mut loaded = 0;
+    for (name, _) in seeds() {
+        if let Ok(scenario) = hadr::scenario::load(Path::new(&name)) {
+            accepted_scenario_invariants(&scenario).unwrap_or_else(|e| panic!("{name}: {e}"));
+            loaded += 1;
+        }
+    }
+    // The shipped scenarios and the good fixtures, at least.
+    assert!(loaded >= 25, "only {loaded} scenarios loaded");
+}
+
 /// The texts the fuzzer starts from: the shipped scenarios and the corpus.
 fn seeds() -> Vec<(String, String)> {
     let mut seeds = Vec::new();
@@ -288,8 +311,8 @@ proptest! {
         let result = result.unwrap();
         match result {
             Ok(scenario) => {
-                prop_assert!(scenario.node_count() <= hadr::scenario::validate::MAX_NODES);
-                prop_assert!(scenario.layout().len() == scenario.node_count());
+                let invariants = accepted_scenario_invariants(&scenario);
+                prop_assert!(invariants.is_ok(), "a mutant of {}: {:?}: {:?}", name, mutations, invariants);
             }
             Err(error) => {
                 prop_assert!(!error.diagnostics.is_empty());

@@ -96,7 +96,7 @@ impl Scenario {
             cas,
             topology.ordering_service.nodes.len(),
             peers,
-            1,
+            self.workload.clients.len(),
         ]
         .into_iter()
         .fold(0, usize::saturating_add)
@@ -244,6 +244,9 @@ mod tests {
         let mut scenario = crate::scenario::example();
         assert_eq!(scenario.node_count(), scenario.layout().len());
         scenario.procedure.runbook = Runbook::Prebuilt;
+        assert_eq!(scenario.node_count(), scenario.layout().len());
+        // One client per region listed (the count once assumed a single client).
+        scenario.workload.clients = vec!["us-east".into(), "us-west".into(), "ca-central".into()];
         assert_eq!(scenario.node_count(), scenario.layout().len());
         assert!(scenario.layout().iter().all(|n| n.role != Role::Console));
         scenario.topology.organizations[0].peers_per_region = u32::MAX;

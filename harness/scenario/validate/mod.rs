@@ -394,8 +394,8 @@ impl Checker<'_> {
             self.error(
                 organizations_at,
                 format!("the network has {count} nodes; the simulator supports at most {MAX_NODES}"),
-                format!("at most {MAX_NODES} nodes (consoles, CAs, ordering nodes, peers and the client)"),
-                "lower `peers_per_region`, or the number of organizations or regions",
+                format!("at most {MAX_NODES} nodes (consoles, CAs, ordering nodes, peers and one client per `workload.clients` region)"),
+                "lower `peers_per_region`, or the number of organizations, regions or clients",
             );
             // The layout of so large a network is not built.
             return;
