@@ -1,5 +1,6 @@
 //! What one bench run measured, as pure functions of its history (like checks/): the
-//! nodes' timing log lines (history::LogLine) and the client's operations.
+//! nodes' timing log lines (history::LogLine) and the client's operations. In the run's own
+//! milliseconds: a dilated run's (dilation.rs) are that many times the real network's.
 
 use super::arithmetic;
 use crate::checks::view::{is_transaction, op_spans};
@@ -305,7 +306,7 @@ pub fn outage(history: &History, lost_region: &str) -> Outage {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct FloorViolation {
     pub tx_id: String,
-    pub commit_ms: u64,
+    pub commit_ms: f64,
     pub floor_ms: f64,
 }
 
@@ -319,7 +320,7 @@ pub fn below_floor(scenario: &Scenario, steady: &Steady) -> Vec<FloorViolation> 
             let floor_ms = arithmetic::commit_floor_ms(&scenario.topology, &tx.gateway, &tx.leader);
             ((commit_ms as f64) < floor_ms - 1e-9).then(|| FloorViolation {
                 tx_id: tx.tx_id.clone(),
-                commit_ms,
+                commit_ms: commit_ms as f64,
                 floor_ms,
             })
         })

@@ -1,11 +1,13 @@
 //! Region-choice comparisons (`hadr bench regions`): for each candidate triple of locations,
-//! the documented network (or a template's) runs on the sim at its finest tick, once
-//! steady and once losing a region for two minutes, over several seeds (the seed places the
+//! the documented network (or a template's) runs on the sim at its finest tick (dilated
+//! where a round trip needs it: dilation.rs), once steady and once losing a region for two
+//! minutes, over several seeds (the seed places the
 //! first Raft leader, as elections leave it in a real network). The figures come from the
 //! runs' histories (figures.rs); beside each, what the latency table alone says
 //! (arithmetic.rs); ranked and written as a table, JSON and SVG (output.rs).
 
 pub mod arithmetic;
+pub mod dilation;
 pub mod figures;
 pub mod output;
 
@@ -35,7 +37,8 @@ const DEFAULT_TEMPLATE: &str = include_str!("../../scenarios/bench-regions.yaml"
 pub const DEFAULT_SEEDS: u64 = 2;
 pub const DEFAULT_DURATION: Duration = Duration::from_secs(20);
 pub const DEFAULT_RATE: f64 = 10.0;
-/// The sim's finest step: every latency is resolved to it.
+/// The sim's finest step: every latency is resolved to it, or to a fraction of it where the
+/// steady run is dilated.
 pub const TICK: Duration = Duration::from_millis(1);
 /// The outage run's tick: its figures (elections, catch-up) are seconds long, so 10 ms
 /// resolves them to well under 1 % at a tenth of the cost of 1 ms.
@@ -379,7 +382,27 @@ pub enum RunKind {
     },
 }
 
-/// The scenario of one run of `candidate`.
+/// The smallest round trip between the locations of `candidate`, in ms.
+pub fn smallest_rtt_ms(table: &LatencyMatrix, candidate: &[String; 3]) -> f64 {
+    [(0, 1), (0, 2), (1, 2)]
+        .into_iter()
+        .filter_map(|(a, b)| table.rtt(&candidate[a], &candidate[b]))
+        .map(|rtt| rtt.as_secs_f64() * 1000.0)
+        .fold(f64::INFINITY, f64::min)
+}
+
+/// How much `candidate`'s steady run is dilated: enough for [`TICK`] to resolve its
+/// smallest round trip to [`RESOLUTION_TARGET`].
+pub fn dilation_for(plan: &Plan, candidate: &[String; 3]) -> u32 {
+    dilation::factor_for(
+        TICK.as_secs_f64() * 1000.0,
+        smallest_rtt_ms(&plan.table, candidate),
+        RESOLUTION_TARGET,
+    )
+}
+
+/// The scenario of one run of `candidate` (the steady one dilated by
+/// [`dilation_for`]).
 pub fn scenario_for(plan: &Plan, candidate: &[String; 3], seed: u64, kind: &RunKind) -> Scenario {
     let mut scenario = plan.base.clone();
     scenario.seed = seed;
@@ -430,6 +453,9 @@ pub fn scenario_for(plan: &Plan, candidate: &[String; 3], seed: u64, kind: &RunK
         max_duration: scenario.workload.duration + SETTLING,
         node_logs: true,
     };
+    if let RunKind::Steady = kind {
+        dilation::dilate(&mut scenario, dilation_for(plan, candidate));
+    }
     scenario
 }
 
@@ -437,8 +463,11 @@ pub fn scenario_for(plan: &Plan, candidate: &[String; 3], seed: u64, kind: &RunK
 #[derive(Clone, Debug)]
 pub struct SeedRun {
     pub seed: u64,
+    /// The steady run's scenario and figures, in its dilated time (figures in ms of the
+    /// run, `dilation` times the real network's).
     pub steady_scenario: Scenario,
     pub steady: Steady,
+    pub dilation: u32,
     pub outage_scenario: Scenario,
     pub outage: Outage,
     pub latency_resolution_ms: f64,
@@ -459,7 +488,8 @@ pub fn run_seed(plan: &Plan, candidate: &[String; 3], seed: u64) -> Result<SeedR
         }
     };
     let output = run(&steady_scenario)?;
-    let latency_resolution_ms = output.latency_resolution_ms;
+    let dilation = dilation_for(plan, candidate);
+    let latency_resolution_ms = output.latency_resolution_ms / f64::from(dilation);
     let steady = figures::steady(&steady_scenario, &output.history);
     let names: Vec<&str> = steady_scenario
         .topology
@@ -485,6 +515,7 @@ pub fn run_seed(plan: &Plan, candidate: &[String; 3], seed: u64) -> Result<SeedR
         seed,
         steady_scenario,
         steady,
+        dilation,
         outage_scenario,
         outage,
         latency_resolution_ms,
@@ -551,24 +582,26 @@ pub fn run(plan: &Plan, progress: &(dyn Fn(Progress) + Sync)) -> Result<output::
     Ok(output::Bench::ranked(plan, candidates, wall.elapsed()))
 }
 
-/// Nearest-rank percentiles of `samples` (any order).
+/// Nearest-rank percentiles of `samples` (any order), in real milliseconds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
 pub struct Percentiles {
-    pub p50: Option<u64>,
-    pub p95: Option<u64>,
-    pub p99: Option<u64>,
-    pub min: Option<u64>,
+    pub p50: Option<f64>,
+    pub p95: Option<f64>,
+    pub p99: Option<f64>,
+    pub min: Option<f64>,
     pub samples: usize,
 }
 
 impl Percentiles {
-    pub fn of(mut samples: Vec<u64>) -> Percentiles {
+    /// Of samples in ms of a run dilated by `dilation` (1: real time).
+    pub fn of(mut samples: Vec<u64>, dilation: u32) -> Percentiles {
         samples.sort_unstable();
+        let real = |ms: Option<u64>| ms.map(|ms| ms as f64 / f64::from(dilation));
         Percentiles {
-            p50: percentile(&samples, 50.0),
-            p95: percentile(&samples, 95.0),
-            p99: percentile(&samples, 99.0),
-            min: samples.first().copied(),
+            p50: real(percentile(&samples, 50.0)),
+            p95: real(percentile(&samples, 95.0)),
+            p99: real(percentile(&samples, 99.0)),
+            min: real(samples.first().copied()),
             samples: samples.len(),
         }
     }
@@ -582,9 +615,18 @@ pub fn mean(values: impl IntoIterator<Item = f64>) -> Option<f64> {
     (count > 0).then(|| sum / count as f64)
 }
 
-/// Transactions below their physical floor, over every seed.
+/// Transactions below their physical floor, over every seed, in real milliseconds.
 pub fn floor_violations(runs: &[SeedRun]) -> Vec<FloorViolation> {
     runs.iter()
-        .flat_map(|run| figures::below_floor(&run.steady_scenario, &run.steady))
+        .flat_map(|run| {
+            let k = f64::from(run.dilation);
+            figures::below_floor(&run.steady_scenario, &run.steady)
+                .into_iter()
+                .map(move |v| FloorViolation {
+                    commit_ms: v.commit_ms / k,
+                    floor_ms: v.floor_ms / k,
+                    ..v
+                })
+        })
         .collect()
 }

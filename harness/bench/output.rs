@@ -3,7 +3,6 @@
 
 use super::arithmetic as arith;
 use super::{mean, Percentiles, Placement, Plan, SeedRun, OUTAGE_FOR, RESOLUTION_TARGET};
-use crate::history::TimeMs;
 use crate::scenario::layout::region_of;
 use crate::scenario::model::Scenario;
 use serde::Serialize;
@@ -24,8 +23,9 @@ pub struct Bench {
     pub duration_ms: u64,
     pub outage_ms: u64,
     pub seeds: u64,
-    /// The steady run's tick: the resolution of its figures (commit, ordering,
-    /// dissemination); and the outage run's, for elections, resumes and catch-ups.
+    /// The coarsest resolution of the candidates' steady figures (commit, ordering,
+    /// dissemination: the tick over the candidate's dilation); and the outage run's tick,
+    /// for elections, resumes and catch-ups.
     pub latency_resolution_ms: f64,
     pub recovery_resolution_ms: f64,
     pub ranking: &'static str,
@@ -42,6 +42,10 @@ pub struct Candidate {
     /// of it.
     pub smallest_rtt_ms: f64,
     pub resolution_share: f64,
+    /// How many times slower than the real network its steady run went (1: not dilated),
+    /// and the resolution that gave: the tick over the dilation.
+    pub dilation: u32,
+    pub latency_resolution_ms: f64,
     pub commit_latency_ms: Percentiles,
     pub ordering_latency_ms: Ordering,
     pub batch_wait_ms: Percentiles,
@@ -58,7 +62,7 @@ pub struct Candidate {
 /// Broadcast to block written at the leader, without the batch wait.
 #[derive(Clone, Debug, Serialize)]
 pub struct Ordering {
-    pub p50: Option<u64>,
+    pub p50: Option<f64>,
     pub mean: Option<f64>,
     pub samples: usize,
 }
@@ -78,7 +82,7 @@ pub struct RunSummary {
     /// Location of the Raft leader in the steady run, and of the region the outage run lost.
     pub leader: Option<String>,
     pub lost: String,
-    pub commit_p50_ms: Option<u64>,
+    pub commit_p50_ms: Option<f64>,
     pub ordering_mean_ms: Option<f64>,
     pub election_ms: Option<u64>,
     pub resume_ms: Option<u64>,
@@ -115,16 +119,14 @@ fn location_of<'a>(scenario: &'a Scenario, node: &'a str) -> &'a str {
         .unwrap_or(region)
 }
 
-/// Pools the seeds of `candidate` into its figures and their arithmetic.
+/// Pools the seeds of `candidate` into its figures and their arithmetic, in real
+/// milliseconds: the steady run's figures and arithmetic (of its dilated topology) divided
+/// by its dilation.
 pub fn summarise(plan: &Plan, candidate: &[String; 3], runs: &[SeedRun]) -> Candidate {
-    let smallest_rtt_ms = pairs(candidate)
-        .filter_map(|(a, b)| plan.table.rtt(a, b))
-        .map(|rtt| rtt.as_secs_f64() * 1000.0)
-        .fold(f64::INFINITY, f64::min);
-    let resolution = runs
-        .first()
-        .map(|r| r.latency_resolution_ms)
-        .unwrap_or(super::TICK.as_secs_f64() * 1000.0);
+    let smallest_rtt_ms = super::smallest_rtt_ms(&plan.table, candidate);
+    let dilation = super::dilation_for(plan, candidate);
+    let k = f64::from(dilation);
+    let resolution = super::TICK.as_secs_f64() * 1000.0 / k;
     let txs = || {
         runs.iter()
             .flat_map(|r| r.steady.txs.iter().map(move |t| (r, t)))
@@ -135,8 +137,8 @@ pub fn summarise(plan: &Plan, candidate: &[String; 3], runs: &[SeedRun]) -> Cand
     };
     let ordering_samples: Vec<u64> = txs().map(|(_, t)| t.ordering_ms).collect();
     let ordering = Ordering {
-        p50: Percentiles::of(ordering_samples.clone()).p50,
-        mean: mean(ordering_samples.iter().map(|v| *v as f64)),
+        p50: Percentiles::of(ordering_samples.clone(), dilation).p50,
+        mean: mean(ordering_samples.iter().map(|v| *v as f64 / k)),
         samples: ordering_samples.len(),
     };
     let mut dissemination: BTreeMap<String, Vec<u64>> = BTreeMap::new();
@@ -149,14 +151,14 @@ pub fn summarise(plan: &Plan, candidate: &[String; 3], runs: &[SeedRun]) -> Cand
             dissemination_arith
                 .entry(location)
                 .or_default()
-                .push(arith::delivery_ms(topology, &block.leader, region));
+                .push(arith::delivery_ms(topology, &block.leader, region) / k);
         }
     }
     let ordering_config = &plan.base.topology.fabric.ordering;
     let batch_wait = arith::batch_wait_ms(ordering_config, plan.rate);
     let floors = || {
         txs().map(|(r, t)| {
-            arith::commit_floor_ms(&r.steady_scenario.topology, &t.gateway, &t.leader)
+            arith::commit_floor_ms(&r.steady_scenario.topology, &t.gateway, &t.leader) / k
         })
     };
     let commit_floor_ms = floors().fold(None, |min: Option<f64>, f| {
@@ -203,10 +205,10 @@ pub fn summarise(plan: &Plan, candidate: &[String; 3], runs: &[SeedRun]) -> Cand
                 &t.gateway,
                 &t.orderer,
                 &t.leader,
-            )
+            ) / k
         })),
         quorum_rtt_ms: mean(
-            txs().map(|(r, t)| arith::quorum_rtt_ms(&r.steady_scenario.topology, &t.leader)),
+            txs().map(|(r, t)| arith::quorum_rtt_ms(&r.steady_scenario.topology, &t.leader) / k),
         ),
         batch_wait_ms: batch_wait,
         dissemination_ms: dissemination_arith
@@ -221,24 +223,28 @@ pub fn summarise(plan: &Plan, candidate: &[String; 3], runs: &[SeedRun]) -> Cand
             .map(|rtt| arith::resume_min_ms(ordering_config, plan.rate, rtt)),
         catch_up_min_ms: mean(catch_up_min.into_iter().filter(|v| v.is_finite())),
     };
+    // The outage run is not dilated.
     let collect = |pick: &dyn Fn(&SeedRun) -> Option<u64>| {
-        Percentiles::of(runs.iter().filter_map(pick).collect())
+        Percentiles::of(runs.iter().filter_map(pick).collect(), 1)
     };
     Candidate {
         rank: 0,
         locations: candidate.to_vec(),
         smallest_rtt_ms,
         resolution_share: resolution / smallest_rtt_ms,
+        dilation,
+        latency_resolution_ms: resolution,
         commit_latency_ms: Percentiles::of(
             runs.iter()
                 .flat_map(|r| r.steady.commit_ms.clone())
                 .collect(),
+            dilation,
         ),
         ordering_latency_ms: ordering,
-        batch_wait_ms: Percentiles::of(txs().map(|(_, t)| t.batch_wait_ms).collect()),
+        batch_wait_ms: Percentiles::of(txs().map(|(_, t)| t.batch_wait_ms).collect(), dilation),
         dissemination_ms: dissemination
             .into_iter()
-            .map(|(location, samples)| (location, Percentiles::of(samples)))
+            .map(|(location, samples)| (location, Percentiles::of(samples, dilation)))
             .collect(),
         leader_loss: LeaderLoss {
             election_ms: collect(&|r| r.outage.election_ms),
@@ -257,8 +263,8 @@ pub fn summarise(plan: &Plan, candidate: &[String; 3], runs: &[SeedRun]) -> Cand
                     .as_deref()
                     .map(|l| location_of(&run.steady_scenario, l).to_string()),
                 lost: location_of(&run.outage_scenario, &run.outage.lost_region).to_string(),
-                commit_p50_ms: Percentiles::of(run.steady.commit_ms.clone()).p50,
-                ordering_mean_ms: mean(run.steady.txs.iter().map(|t| t.ordering_ms as f64)),
+                commit_p50_ms: Percentiles::of(run.steady.commit_ms.clone(), dilation).p50,
+                ordering_mean_ms: mean(run.steady.txs.iter().map(|t| t.ordering_ms as f64 / k)),
                 election_ms: run.outage.election_ms,
                 resume_ms: run.outage.resume_ms,
                 catch_up_ms: run.outage.catch_up_ms,
@@ -275,12 +281,6 @@ fn median(mut values: Vec<f64>) -> Option<f64> {
     rank.checked_sub(1).map(|i| values[i])
 }
 
-fn pairs(triple: &[String; 3]) -> impl Iterator<Item = (&str, &str)> {
-    [(0, 1), (0, 2), (1, 2)]
-        .into_iter()
-        .map(move |(a, b)| (triple[a].as_str(), triple[b].as_str()))
-}
-
 impl Bench {
     /// Ranks `candidates` by measured ordering latency (what geography decides), then by
     /// commit latency p50, then by name.
@@ -288,13 +288,13 @@ impl Bench {
         let key = |c: &Candidate| {
             (
                 c.ordering_latency_ms.mean.unwrap_or(f64::INFINITY),
-                c.commit_latency_ms.p50.unwrap_or(u64::MAX),
+                c.commit_latency_ms.p50.unwrap_or(f64::INFINITY),
             )
         };
         candidates.sort_by(|a, b| {
             let (ka, kb) = (key(a), key(b));
             ka.0.total_cmp(&kb.0)
-                .then(ka.1.cmp(&kb.1))
+                .then(ka.1.total_cmp(&kb.1))
                 .then(a.locations.cmp(&b.locations))
         });
         for (index, candidate) in candidates.iter_mut().enumerate() {
@@ -310,7 +310,11 @@ impl Bench {
             duration_ms: plan.duration.as_millis() as u64,
             outage_ms: OUTAGE_FOR.as_millis() as u64,
             seeds: plan.seeds,
-            latency_resolution_ms: super::TICK.as_secs_f64() * 1000.0,
+            latency_resolution_ms: candidates
+                .iter()
+                .map(|c| c.latency_resolution_ms)
+                .reduce(f64::max)
+                .unwrap_or(super::TICK.as_secs_f64() * 1000.0),
             recovery_resolution_ms: super::OUTAGE_TICK.as_secs_f64() * 1000.0,
             ranking: "by measured ordering latency (mean), then commit latency p50",
             candidates,
@@ -318,30 +322,42 @@ impl Bench {
         }
     }
 
-    /// The resolution's statement: its share of the smallest round trip measured.
+    /// The resolution's statement: the largest share of a candidate's smallest round trip
+    /// that its resolution is, and how the steady runs got it.
     pub fn resolution(&self) -> String {
-        let smallest = self
+        let tick_ms = super::TICK.as_secs_f64() * 1000.0;
+        let worst = self
             .candidates
             .iter()
-            .min_by(|a, b| a.smallest_rtt_ms.total_cmp(&b.smallest_rtt_ms));
-        let Some(smallest) = smallest else {
-            return format!(
-                "latency resolution {} ms (the sim's tick)",
-                self.latency_resolution_ms
-            );
+            .max_by(|a, b| a.resolution_share.total_cmp(&b.resolution_share));
+        let Some(worst) = worst else {
+            return format!("latency resolution {tick_ms} ms (the sim's tick)");
         };
-        let share = self.latency_resolution_ms / smallest.smallest_rtt_ms;
-        let verdict = if share <= RESOLUTION_TARGET {
-            "within".to_string()
+        let dilated: Vec<u32> = self
+            .candidates
+            .iter()
+            .map(|c| c.dilation)
+            .filter(|d| *d > 1)
+            .collect();
+        let how = match dilated.iter().max() {
+            None => "the sim's tick".to_string(),
+            Some(most) => format!(
+                "the sim's {tick_ms} ms tick, with time dilated up to {most}x in the steady runs of {} of {} candidate(s), as their smallest round trips need",
+                dilated.len(),
+                self.candidates.len()
+            ),
+        };
+        let verdict = if worst.resolution_share <= RESOLUTION_TARGET {
+            "within"
         } else {
-            "ABOVE".to_string()
+            "ABOVE"
         };
         format!(
-            "latency resolution {} ms (the sim's tick): {:.1} % of the smallest round trip measured ({} ms, {}), {verdict} the {} % target; recovery figures at {} ms",
-            self.latency_resolution_ms,
-            share * 100.0,
-            smallest.smallest_rtt_ms,
-            smallest.locations.join(","),
+            "latency resolution {} ms ({how}): {:.1} % of the smallest round trip measured ({} ms, {}), {verdict} the {} % target; recovery figures at {} ms",
+            worst.latency_resolution_ms,
+            worst.resolution_share * 100.0,
+            worst.smallest_rtt_ms,
+            worst.locations.join(","),
             RESOLUTION_TARGET * 100.0,
             self.recovery_resolution_ms
         )
@@ -377,9 +393,9 @@ impl Bench {
             let a = &c.arithmetic;
             let commit = format!(
                 "{} / {} / {} ({}, {})",
-                num(c.commit_latency_ms.p50),
-                num(c.commit_latency_ms.p95),
-                num(c.commit_latency_ms.p99),
+                ms(c.commit_latency_ms.p50),
+                ms(c.commit_latency_ms.p95),
+                ms(c.commit_latency_ms.p99),
                 ms(a.commit_p50_ms),
                 ms(a.commit_floor_ms)
             );
@@ -390,7 +406,7 @@ impl Bench {
                 .map(|l| {
                     format!(
                         "{l} {} ({})",
-                        num(c.dissemination_ms.get(l).and_then(|p| p.p50)),
+                        ms(c.dissemination_ms.get(l).and_then(|p| p.p50)),
                         ms(a.dissemination_ms.get(l).copied())
                     )
                 })
@@ -444,7 +460,7 @@ impl Bench {
         {
             let _ = writeln!(
                 md,
-                "\n**{}: {} transaction(s) committed below the physical floor** (first: {} ms < {:.1} ms)",
+                "\n**{}: {} transaction(s) committed below the physical floor** (first: {:.1} ms < {:.1} ms)",
                 c.locations.join(","),
                 c.floor_violations.len(),
                 c.floor_violations[0].commit_ms,
@@ -465,9 +481,9 @@ impl Bench {
             .candidates
             .iter()
             .filter_map(|c| c.commit_latency_ms.p99)
-            .max()
-            .unwrap_or(1)
-            .max(1) as f64;
+            .reduce(f64::max)
+            .unwrap_or(1.0)
+            .max(1.0);
         let x = |ms: f64| LEFT + plot * ms / max;
         let height = TOP + ROW * self.candidates.len() as f64 + 40.0;
         let mut svg = String::new();
@@ -504,11 +520,12 @@ impl Bench {
                 if let Some(v) = value {
                     let _ = writeln!(
                         svg,
-                        r#"<rect x="{LEFT}" y="{:.1}" width="{:.1}" height="13" fill="{fill}"/><text x="{:.1}" y="{:.1}" font-size="11">{label} {v}</text>"#,
+                        r#"<rect x="{LEFT}" y="{:.1}" width="{:.1}" height="13" fill="{fill}"/><text x="{:.1}" y="{:.1}" font-size="11">{label} {}</text>"#,
                         y + dy,
-                        x(v as f64) - LEFT,
-                        x(v as f64) + 4.0,
-                        y + dy + 11.0
+                        x(v) - LEFT,
+                        x(v) + 4.0,
+                        y + dy + 11.0,
+                        ms(Some(v))
                     );
                 }
             }
@@ -536,10 +553,6 @@ fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
-fn num(value: Option<u64>) -> String {
-    value.map(|v| v.to_string()).unwrap_or_else(|| "-".into())
-}
-
 fn ms(value: Option<f64>) -> String {
     value
         .filter(|v| v.is_finite())
@@ -553,9 +566,9 @@ fn ms(value: Option<f64>) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
-fn secs(value: Option<TimeMs>) -> String {
+fn secs(value: Option<f64>) -> String {
     value
-        .map(|v| format!("{:.1}", v as f64 / 1000.0))
+        .map(|v| format!("{:.1}", v / 1000.0))
         .unwrap_or_else(|| "-".into())
 }
 

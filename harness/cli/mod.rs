@@ -147,8 +147,9 @@ pub enum BenchCommand {
         "      --candidates eastus,westus,canadacentral westus,uksouth,japaneast --ordering spread\n",
         "  hadr bench regions --latency fixtures/latency/ibm-cloud-2026-01.json \\\n",
         "      --from dallas,toronto,washington,montreal --seeds 1\n\n",
-        "Each seed of each candidate runs twice at a 1 ms tick: steady for --duration, then losing\n",
-        "the leader's region (with --ordering first, the second region) for 2 minutes.\n",
+        "Each seed of each candidate runs twice: steady for --duration at a 1 ms tick (time dilated\n",
+        "where 1 ms is over 5 % of the triple's smallest round trip), then losing the leader's\n",
+        "region (with --ordering first, the second region) for 2 minutes at a 10 ms tick.\n",
         "Prints the ranked table and writes DIR/bench.md, DIR/bench.json and DIR/bench.svg.\n",
         "Exit 0 when every run finished, 1 when one stopped, 2 for invalid input."
     ))]
