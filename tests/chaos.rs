@@ -264,3 +264,42 @@ fn mutate_tabulates_each_mutation_of_a_prebuilt_network() {
         .join("01-anchor_peers-one_per_org/report.json")
         .is_file());
 }
+
+/// `hadr chaos merge` copies each failure's reproducer folder: a summary.json whose
+/// reproducer path leaves its folder is refused before anything is copied or written.
+#[test]
+fn merge_refuses_a_summary_whose_reproducer_leaves_its_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let shard = tmp.path().join("shard");
+    let sweep = hadr(&[
+        "chaos",
+        "scenarios/chaos-base.yaml",
+        "--runs",
+        "1",
+        "--jobs",
+        "1",
+        "--out",
+        arg(&shard),
+    ]);
+    assert_eq!(sweep.code, 0, "{}", sweep.stderr);
+    let path = shard.join("summary.json");
+    let mut summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    summary["failures"] = serde_json::json!([{
+        "run": 1, "expectation": "ledger_in_sync", "detail": "", "faults_before": 1,
+        "faults": [], "kinds": [], "workload": "", "shrink_runs": 0,
+        "scenario_file": "../../outside/scenario.yaml", "replayed": true, "replay_detail": ""
+    }]);
+    std::fs::write(&path, summary.to_string()).unwrap();
+    let out = tmp.path().join("merged");
+    let merge = hadr(&["chaos", "merge", arg(&shard), "--out", arg(&out)]);
+    assert_eq!(merge.code, 2, "{}", merge.stderr);
+    assert!(
+        merge
+            .stderr
+            .contains("reproducer `../../outside/scenario.yaml` is not a path inside"),
+        "{}",
+        merge.stderr
+    );
+    assert!(!out.exists() && !tmp.path().join("outside").exists());
+}

@@ -178,3 +178,36 @@ fn a_run_out_of_simulated_time_writes_its_reports_and_exits_2() {
         "{md}"
     );
 }
+
+/// `hadr validate scenario.yaml` run in the scenario's own folder finds the fixture beside
+/// it (a bare file name's parent is the empty path, which once resolved to nothing).
+#[test]
+fn a_fixture_beside_a_scenario_named_without_a_folder_is_found() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/latency/azure-2024-04-p50.json"
+        ),
+        dir.path().join("my-latency.json"),
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scenarios/multi-region-ha.yaml"
+    ))
+    .unwrap()
+    .replace(
+        "latency: fixtures/latency/azure-2024-04-p50.json",
+        "latency: my-latency.json",
+    );
+    assert!(text.contains("latency: my-latency.json"));
+    std::fs::write(dir.path().join("scenario.yaml"), text).unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_hadr"))
+        .args(["validate", "scenario.yaml"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+}

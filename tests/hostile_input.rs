@@ -324,3 +324,54 @@ proptest! {
         }
     }
 }
+
+/// The latency fixtures the fuzzer starts from: every shipped one.
+fn fixture_seeds() -> Vec<(String, String)> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir("fixtures/latency")
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    entries.sort();
+    entries
+        .into_iter()
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).unwrap();
+            (p.display().to_string(), text)
+        })
+        .collect()
+}
+
+proptest! {
+    // A latency fixture is input too: a scenario names it, and so does `hadr bench --latency`.
+    #![proptest_config(ProptestConfig { cases: 300, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn mutated_latency_fixtures_load_or_are_refused_with_explained_errors(
+        seed in any::<usize>(),
+        mutations in prop::collection::vec(mutation(), 1..4),
+    ) {
+        let seeds = fixture_seeds();
+        let (name, text) = &seeds[seed % seeds.len()];
+        let mut bytes = text.as_bytes().to_vec();
+        for m in &mutations {
+            bytes = apply(&String::from_utf8_lossy(&bytes), m);
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("mutant.json"), &bytes).unwrap();
+        let scenario = std::fs::read_to_string("scenarios/multi-region-ha.yaml")
+            .unwrap()
+            .replace("latency: fixtures/latency/azure-2024-04-p50.json", "latency: mutant.json");
+        let path = dir.path().join("scenario.yaml");
+        std::fs::write(&path, scenario).unwrap();
+        let result = std::panic::catch_unwind(|| hadr::scenario::load(&path));
+        prop_assert!(result.is_ok(), "the loader panicked on a mutant of {}: {:?}", name, mutations);
+        if let Err(error) = result.unwrap() {
+            prop_assert!(!error.diagnostics.is_empty());
+            for d in &error.diagnostics {
+                prop_assert!(!d.message.is_empty() && !d.expected.is_empty() && !d.hint.is_empty(), "{d}");
+                prop_assert!(!d.to_string().contains('\x1b'), "raw escape in {:?}", d.to_string());
+            }
+        }
+    }
+}

@@ -11,6 +11,7 @@ use quick_xml::Writer;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io;
+use std::io::Read as _;
 use std::path::Path;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -79,6 +80,10 @@ pub struct Failure {
     pub replayed: bool,
     pub replay_detail: String,
 }
+
+/// The largest summary.json read back: a sweep writes about 300 bytes per run (measured on
+/// chaos-base), a little more per failure, so this holds some 200,000 runs.
+const MAX_SUMMARY_BYTES: u64 = 64 * 1024 * 1024;
 
 impl Summary {
     pub fn new(
@@ -172,16 +177,48 @@ impl Summary {
         Ok(merged)
     }
 
+    /// Reads DIR/summary.json without trusting it: a regular file of bounded size, whose
+    /// reproducer paths stay inside DIR (merge copies them).
     pub fn read(dir: &Path) -> Result<Summary, String> {
         let path = dir.join("summary.json");
-        let text = std::fs::read_to_string(&path).map_err(|e| {
+        let cannot = |why: String| {
             format!(
-                "cannot read {}: {e}; is it the --out of `hadr chaos`?",
+                "cannot read {}: {why}; is it the --out of `hadr chaos`?",
                 path.display()
             )
-        })?;
-        serde_json::from_str(&text)
-            .map_err(|e| format!("{} is not a chaos summary: {e}", path.display()))
+        };
+        // Metadata first: `stat` does not block on a FIFO the way `open` does.
+        let metadata = std::fs::metadata(&path).map_err(|e| cannot(e.to_string()))?;
+        if !metadata.is_file() {
+            return Err(cannot("it is not a regular file".into()));
+        }
+        if metadata.len() > MAX_SUMMARY_BYTES {
+            return Err(cannot(format!(
+                "it is {} bytes, more than a summary is ({MAX_SUMMARY_BYTES} at most)",
+                metadata.len()
+            )));
+        }
+        let mut text = String::new();
+        std::fs::File::open(&path)
+            .and_then(|file| file.take(MAX_SUMMARY_BYTES).read_to_string(&mut text))
+            .map_err(|e| cannot(e.to_string()))?;
+        let summary: Summary = serde_json::from_str(&text)
+            .map_err(|e| format!("{} is not a chaos summary: {e}", path.display()))?;
+        for failure in &summary.failures {
+            let inside = Path::new(&failure.scenario_file)
+                .components()
+                .all(|c| matches!(c, std::path::Component::Normal(_)));
+            if !inside || failure.scenario_file.is_empty() {
+                return Err(format!(
+                    "{} is not a chaos summary: run {}'s reproducer `{}` is not a path inside {} (hadr chaos writes failures/NNN/scenario.yaml)",
+                    path.display(),
+                    failure.run,
+                    failure.scenario_file.escape_debug(),
+                    dir.display()
+                ));
+            }
+        }
+        Ok(summary)
     }
 
     /// summary.json, summary.md, junit.xml and summary.svg into `dir`.

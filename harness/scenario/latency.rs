@@ -182,6 +182,14 @@ pub fn find_fixture(
         wanted.exists().then(|| wanted.to_path_buf())
     } else {
         scenario_dir
+            // `scenario.yaml`'s parent is the empty path: the current directory.
+            .map(|dir| {
+                if dir.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    dir
+                }
+            })
             .and_then(|dir| std::fs::canonicalize(dir).ok())
             .and_then(|dir| {
                 dir.ancestors()
