@@ -347,3 +347,57 @@ fn an_interrupted_run_leaves_nothing_behind() {
         .collect();
     assert!(folders.is_empty(), "folders left: {folders:?}");
 }
+
+/// `hadr containers clean` removes node images by their label, tagged or dangling: here on
+/// images of a label of this test's own, so that no other test's node image goes.
+#[test]
+fn images_of_a_label_are_removed_tagged_or_dangling() {
+    if !docker_or_skip("images_of_a_label_are_removed_tagged_or_dangling") {
+        return;
+    }
+    let label = format!("hadr.image=clean-test-{}", std::process::id());
+    // Whatever the assertions say, this test's images go.
+    struct Images(String);
+    impl Drop for Images {
+        fn drop(&mut self) {
+            let _ = hadr::substrate::containers::docker::remove_images(&self.0);
+        }
+    }
+    let _images = Images(label.clone());
+    let context = tempfile::tempdir().unwrap();
+    std::fs::write(context.path().join("file"), "one").unwrap();
+    let build = |tag: &str, contents: &str| {
+        std::fs::write(context.path().join("file"), contents).unwrap();
+        std::fs::write(
+            context.path().join("Dockerfile"),
+            format!("FROM scratch\nLABEL {label}\nCOPY file /file\n"),
+        )
+        .unwrap();
+        let built = Command::new("docker")
+            .args(["build", "--quiet", "-t", tag])
+            .arg(context.path())
+            .output()
+            .unwrap();
+        assert!(
+            built.status.success(),
+            "{}",
+            String::from_utf8_lossy(&built.stderr)
+        );
+    };
+    let tag = format!("hadr-clean-test:{}", std::process::id());
+    // Built twice under one tag: the first becomes dangling, as an old node image does.
+    build(&tag, "one");
+    build(&tag, "two");
+    let listed = || {
+        let out = Command::new("docker")
+            .args(["images", "-q", "--filter", &format!("label={label}")])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).lines().count()
+    };
+    assert_eq!(listed(), 2);
+    let removed = hadr::substrate::containers::docker::remove_images(&label).unwrap();
+    assert_eq!(removed.len(), 2, "{removed:?}");
+    assert!(removed.contains(&format!("image {tag}")), "{removed:?}");
+    assert_eq!(listed(), 0);
+}

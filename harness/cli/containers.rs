@@ -17,10 +17,11 @@ pub struct NodeArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum ContainersCommand {
-    /// Remove every container, network and volume of hadr runs (those a killed run left)
+    /// Remove every container, network and volume of hadr runs (those a killed run left), and the node images
     #[command(after_help = concat!(
-        "Removes what carries the hadr.run label, running or not, and the runs' folders under\n",
-        "the temporary directory. Exit 0 when done, 3 when Docker is not reachable."
+        "Removes what carries the hadr.run label, running or not, the runs' folders under the\n",
+        "temporary directory, and the node images (label hadr.image=node: one per hadr build,\n",
+        "rebuilt by the next run). Exit 0 when done, 3 when Docker is not reachable."
     ))]
     Clean,
     /// Idle until SIGTERM: the router container between a run's region networks

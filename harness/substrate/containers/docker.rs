@@ -116,6 +116,36 @@ pub fn remove_labelled(label: &str, value: Option<&str>) -> Result<Vec<String>, 
     Ok(removed)
 }
 
+/// Removes every image labelled `label` (`key=value`), tagged or dangling; answers what it
+/// removed. An image a container still uses is left (and said so), not forced.
+pub fn remove_images(label: &str) -> Result<Vec<String>, DockerError> {
+    let filter = format!("label={label}");
+    let listed = docker_blocking(&[
+        // Not `-a`: intermediate layers go with the image built on them.
+        "images",
+        "--filter",
+        &filter,
+        "--format",
+        "{{.ID}} {{.Repository}}:{{.Tag}}",
+    ])?;
+    let mut images: Vec<(&str, &str)> = listed
+        .lines()
+        .filter_map(|line| line.split_once(' '))
+        .collect();
+    // An image listed under several tags is removed once, by ID.
+    images.sort_unstable();
+    images.dedup_by_key(|(id, _)| *id);
+    let mut removed = Vec::new();
+    for (id, name) in images {
+        let shown = if name == "<none>:<none>" { id } else { name };
+        match docker_blocking(&["rmi", id]) {
+            Ok(_) => removed.push(format!("image {shown}")),
+            Err(DockerError(why)) => removed.push(format!("image {shown} left: {why}")),
+        }
+    }
+    Ok(removed)
+}
+
 /// Writes the log of every container of run `run_id` to `folder/<container>.log`.
 pub fn save_logs(run_id: &str, folder: &std::path::Path) {
     let filter = format!("label={RUN_LABEL}={run_id}");

@@ -8,6 +8,8 @@ use super::docker::{docker, DockerError};
 use std::path::{Path, PathBuf};
 
 pub const IMAGE_REPOSITORY: &str = "hadr-node";
+/// The label every node image carries (`hadr containers clean` removes them by it).
+pub const NODE_IMAGE_LABEL: &str = "hadr.image=node";
 
 /// The image of `binary`, built unless it exists.
 pub async fn ensure(binary: &Path) -> Result<String, DockerError> {
@@ -59,7 +61,7 @@ async fn build(binary: &Path, context: &Path, tag: &str) -> Result<(), DockerErr
         "build",
         "--quiet",
         "--label",
-        "hadr.image=node",
+        NODE_IMAGE_LABEL,
         "-t",
         tag,
         &context,

@@ -252,6 +252,8 @@ impl Drop for Cleanup {
 pub fn clean() -> Result<Vec<String>, String> {
     docker::engine_answers()?;
     let mut removed = docker::remove_labelled(docker::RUN_LABEL, None).map_err(|e| e.0)?;
+    // Node images are a cache keyed by the binary's digest: one per build, 150 MB each.
+    removed.extend(docker::remove_images(image::NODE_IMAGE_LABEL).map_err(|e| e.0)?);
     if let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) {
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().to_string();
