@@ -39,7 +39,7 @@ pub const MAX_NODES: usize = 100;
 /// The highest workload rate: each transaction is signed and verified for real (about
 /// 240 us of CPU), so a 2-core machine simulates a few thousand a second at most.
 pub const MAX_RATE_PER_S: f64 = 1000.0;
-/// The most transactions a run submits (the history keeps each).
+/// The most calls (transactions and evaluates) a run makes (the history keeps each).
 pub const MAX_TRANSACTIONS: u64 = 500_000;
 /// The finest and the coarsest simulator step: the tick is also the resolution of every
 /// latency, and a step coarser than 100 ms blurs Fabric's own timers (10 ms burst latency,
@@ -548,7 +548,7 @@ simulation: {tick: 5ms}
             ("client_region: us-west}", "client_region: us-west, rate_changes: [{at: 10m, rate_per_s: 5}]}", "`rate_changes[0]` is at 10m, when the workload (10m) is over"),
             ("client_region: us-west}", "client_region: us-west, rate_changes: [{at: 2m, rate_per_s: 5, over: 1m}, {at: 2m30s, rate_per_s: 9}]}", "`rate_changes[1]` is at 2m30s, before the change before it is complete (3m)"),
             ("client_region: us-west}", "client_region: us-west, rate_changes: [{at: 2m, rate_per_s: -1}]}", "`rate_changes[0]`: `rate_per_s` is -1"),
-            ("client_region: us-west}", "client_region: us-west, rate_changes: [{at: 1m, rate_per_s: 1000}]}", "the workload submits 541200 transactions"),
+            ("client_region: us-west}", "client_region: us-west, rate_changes: [{at: 1m, rate_per_s: 1000}]}", "the workload makes 541200 calls"),
             ("region_outage: us-west, mode: cut", "partition: [[us-east], [us-west]], mode: cut", "fault 0: `mode` applies to region outages only"),
             ("partition: [[us-east], [us-west, ca-central]]", "partition: [[us-east]]", "fault 1: a partition has 1 sides"),
             ("partition: [[us-east], [us-west, ca-central]]", "partition: [[], [us-west]]", "fault 1: a side of the partition is empty"),

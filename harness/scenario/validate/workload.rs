@@ -26,14 +26,20 @@ impl Checker<'_> {
                 self.error(
                     &workload.duration.referenced,
                     format!(
-                        "the workload submits {count} transactions ({} client(s) at {} a second for {}{})",
+                        "the workload makes {count} calls ({} client(s) at {} a second for {}{})",
                         clients.len(),
                         rate.value,
                         duration::format(duration),
-                        if changes.is_empty() { "" } else { ", with its rate changes" }
+                        if changes.is_empty() {
+                            ""
+                        } else {
+                            ", with its rate changes"
+                        }
                     ),
-                    format!("at most {MAX_TRANSACTIONS} transactions in a run"),
-                    "shorten the workload or lower its rate; the history keeps every transaction",
+                    format!(
+                        "at most {MAX_TRANSACTIONS} calls (transactions and evaluates) in a run"
+                    ),
+                    "shorten the workload or lower its rate; the history keeps every call",
                 );
             }
         }
