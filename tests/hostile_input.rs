@@ -152,18 +152,14 @@ fn every_shipped_scenario_is_laid_out_with_the_nodes_it_was_counted_with() {
     assert!(loaded >= 25, "only {loaded} scenarios loaded");
 }
 
-/// The texts the fuzzer starts from: the shipped scenarios and the corpus.
-fn seeds() -> Vec<(String, String)> {
+/// The texts the fuzzer starts from: the files of `dirs` ending in `.extension`, in order.
+fn files(dirs: &[&str], extension: &str) -> Vec<(String, String)> {
     let mut seeds = Vec::new();
-    for dir in [
-        "scenarios",
-        "tests/fixtures/bad-scenarios",
-        "tests/fixtures/scenarios",
-    ] {
+    for dir in dirs {
         let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
             .unwrap()
             .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+            .filter(|p| p.extension().is_some_and(|e| e == extension))
             .collect();
         entries.sort();
         for path in entries {
@@ -175,6 +171,18 @@ fn seeds() -> Vec<(String, String)> {
         }
     }
     seeds
+}
+
+/// The shipped scenarios and the corpus.
+fn seeds() -> Vec<(String, String)> {
+    files(
+        &[
+            "scenarios",
+            "tests/fixtures/bad-scenarios",
+            "tests/fixtures/scenarios",
+        ],
+        "yaml",
+    )
 }
 
 /// Values that broke loaders before: limits of integer and float types, zero, negatives,
@@ -287,6 +295,39 @@ fn apply(text: &str, mutation: &Mutation) -> Vec<u8> {
     }
 }
 
+/// `text` with `mutations` applied in turn.
+fn mutant(text: &str, mutations: &[Mutation]) -> Vec<u8> {
+    let mut bytes = text.as_bytes().to_vec();
+    for m in mutations {
+        bytes = apply(&String::from_utf8_lossy(&bytes), m);
+    }
+    bytes
+}
+
+/// Loads the scenario at `path` as the contract says it must: without a panic, and either
+/// a scenario that keeps the loader's invariants or located, explained errors.
+fn loads_as_promised(path: &Path) -> Result<(), String> {
+    let result = std::panic::catch_unwind(|| hadr::scenario::load(path))
+        .map_err(|_| "the loader panicked".to_string())?;
+    match result {
+        Ok(scenario) => accepted_scenario_invariants(&scenario),
+        Err(error) if error.diagnostics.is_empty() => Err("an error without diagnostics".into()),
+        Err(error) => {
+            for d in &error.diagnostics {
+                if d.message.is_empty() || d.expected.is_empty() || d.hint.is_empty() {
+                    return Err(format!(
+                        "a diagnostic without message, expected or hint: {d}"
+                    ));
+                }
+                if d.to_string().contains('\x1b') {
+                    return Err(format!("raw escape in {:?}", d.to_string()));
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
 proptest! {
     // Bounded for CI: a few seconds. PROPTEST_CASES raises it for a longer hunt.
     #![proptest_config(ProptestConfig { cases: 600, failure_persistence: None, ..ProptestConfig::default() })]
@@ -298,80 +339,31 @@ proptest! {
     ) {
         let seeds = seeds();
         let (name, text) = &seeds[seed % seeds.len()];
-        let mut bytes = text.as_bytes().to_vec();
-        for m in &mutations {
-            bytes = apply(&String::from_utf8_lossy(&bytes), m);
-        }
         // The shipped fixtures are built in, so relative fixture paths resolve from anywhere.
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("mutant.yaml");
-        std::fs::write(&path, &bytes).unwrap();
-        let result = std::panic::catch_unwind(|| hadr::scenario::load(&path));
-        prop_assert!(result.is_ok(), "the loader panicked on a mutant of {}: {:?}", name, mutations);
-        let result = result.unwrap();
-        match result {
-            Ok(scenario) => {
-                let invariants = accepted_scenario_invariants(&scenario);
-                prop_assert!(invariants.is_ok(), "a mutant of {}: {:?}: {:?}", name, mutations, invariants);
-            }
-            Err(error) => {
-                prop_assert!(!error.diagnostics.is_empty());
-                for d in &error.diagnostics {
-                    prop_assert!(!d.message.is_empty() && !d.expected.is_empty() && !d.hint.is_empty(), "{d}");
-                    prop_assert!(!d.to_string().contains('\x1b'), "raw escape in {:?}", d.to_string());
-                }
-            }
-        }
+        std::fs::write(&path, mutant(text, &mutations)).unwrap();
+        let verdict = loads_as_promised(&path);
+        prop_assert!(verdict.is_ok(), "a mutant of {}: {:?}: {:?}", name, mutations, verdict);
     }
-}
 
-/// The latency fixtures the fuzzer starts from: every shipped one.
-fn fixture_seeds() -> Vec<(String, String)> {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir("fixtures/latency")
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    entries.sort();
-    entries
-        .into_iter()
-        .map(|p| {
-            let text = std::fs::read_to_string(&p).unwrap();
-            (p.display().to_string(), text)
-        })
-        .collect()
-}
-
-proptest! {
     // A latency fixture is input too: a scenario names it, and so does `hadr bench --latency`.
-    #![proptest_config(ProptestConfig { cases: 300, failure_persistence: None, ..ProptestConfig::default() })]
-
     #[test]
     fn mutated_latency_fixtures_load_or_are_refused_with_explained_errors(
         seed in any::<usize>(),
         mutations in prop::collection::vec(mutation(), 1..4),
     ) {
-        let seeds = fixture_seeds();
+        let seeds = files(&["fixtures/latency"], "json");
         let (name, text) = &seeds[seed % seeds.len()];
-        let mut bytes = text.as_bytes().to_vec();
-        for m in &mutations {
-            bytes = apply(&String::from_utf8_lossy(&bytes), m);
-        }
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("mutant.json"), &bytes).unwrap();
+        std::fs::write(dir.path().join("mutant.json"), mutant(text, &mutations)).unwrap();
         let scenario = std::fs::read_to_string("scenarios/multi-region-ha.yaml")
             .unwrap()
             .replace("latency: fixtures/latency/azure-2024-04-p50.json", "latency: mutant.json");
+        prop_assert!(scenario.contains("latency: mutant.json"));
         let path = dir.path().join("scenario.yaml");
         std::fs::write(&path, scenario).unwrap();
-        let result = std::panic::catch_unwind(|| hadr::scenario::load(&path));
-        prop_assert!(result.is_ok(), "the loader panicked on a mutant of {}: {:?}", name, mutations);
-        if let Err(error) = result.unwrap() {
-            prop_assert!(!error.diagnostics.is_empty());
-            for d in &error.diagnostics {
-                prop_assert!(!d.message.is_empty() && !d.expected.is_empty() && !d.hint.is_empty(), "{d}");
-                prop_assert!(!d.to_string().contains('\x1b'), "raw escape in {:?}", d.to_string());
-            }
-        }
+        let verdict = loads_as_promised(&path);
+        prop_assert!(verdict.is_ok(), "a mutant of {}: {:?}: {:?}", name, mutations, verdict);
     }
 }
