@@ -13,14 +13,15 @@
 //!     cargo bench --bench bench_regions
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use hadr::bench::{dilation_for, plan, scenario_for, Placement, Request, RunKind};
+use hadr::bench::{dilation_for, plan, scenario_for, Placement, Plan, Request, RunKind};
 use hadr::fabric::crypto::forget_verified;
 use hadr::scenario::model::Scenario;
 use hadr::substrate::{sim::Sim, Substrate};
 use std::time::Duration;
 
-fn request(latency: &str, candidate: &str) -> Request {
-    Request {
+/// The bench's plan of one candidate at the defaults.
+fn plan_of(latency: &str, candidate: &str) -> Plan {
+    let request = Request {
         latency: latency.into(),
         candidates: vec![candidate.into()],
         from: None,
@@ -31,16 +32,16 @@ fn request(latency: &str, candidate: &str) -> Request {
         duration: "20s".into(),
         seeds: 1,
         jobs: 1,
-    }
+    };
+    plan(&request).unwrap_or_else(|error| panic!("{error}"))
 }
 
 fn one_candidate(c: &mut Criterion) {
     std::env::set_current_dir(env!("CARGO_MANIFEST_DIR")).expect("the crate's directory");
-    let azure = plan(&request(
+    let azure = plan_of(
         "fixtures/latency/azure-2024-04-p50.json",
         "eastus,westus,canadacentral",
-    ))
-    .unwrap_or_else(|error| panic!("{error}"));
+    );
     let candidate = &azure.candidates[0];
     let steady = scenario_for(&azure, candidate, 1, &RunKind::Steady);
     // Seed 1 elects its first leader in westus (the bench's steady run says so).
@@ -52,11 +53,10 @@ fn one_candidate(c: &mut Criterion) {
             region: "region-2".into(),
         },
     );
-    let ibm = plan(&request(
+    let ibm = plan_of(
         "fixtures/latency/ibm-cloud-2026-01.json",
         "dallas,toronto,washington",
-    ))
-    .unwrap_or_else(|error| panic!("{error}"));
+    );
     let ibm_candidate = &ibm.candidates[0];
     let dilated = scenario_for(&ibm, ibm_candidate, 1, &RunKind::Steady);
     let dilation = dilation_for(&ibm, ibm_candidate);
