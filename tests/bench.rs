@@ -49,6 +49,31 @@ fn bad_candidates_name_the_flag_the_place_and_the_fix() {
         with(&["--candidates", "eastus,westus,uksouth", "--seeds", "0"])
     );
     insta::assert_snapshot!("from_too_few", with(&["--from", "eastus,westus"]));
+    let too_many = with(&["--candidates", "eastus,westus,uksouth", "--seeds", "99999"]);
+    assert!(
+        too_many.contains("at most 100 seeds per candidate"),
+        "{too_many}"
+    );
+    // A fixture without one of a candidate's pairs is refused, not measured with a made-up
+    // round trip.
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = dir.path().join("missing-pair.json");
+    let mut table: Value = serde_json::from_str(&std::fs::read_to_string(AZURE).unwrap()).unwrap();
+    let pairs = table["rtt_ms"].as_array_mut().unwrap();
+    pairs.retain(|p| !(p[0] == "eastus" && p[1] == "westus"));
+    std::fs::write(&fixture, table.to_string()).unwrap();
+    let missing = refused(&[
+        "bench",
+        "regions",
+        "--latency",
+        fixture.to_str().unwrap(),
+        "--candidates",
+        "eastus,westus,canadacentral",
+    ]);
+    assert!(
+        missing.contains("has no round trip between `eastus` and `westus`"),
+        "{missing}"
+    );
     insta::assert_snapshot!(
         "bad_batch_timeout",
         with(&[

@@ -301,5 +301,5 @@ fn merge_refuses_a_summary_whose_reproducer_leaves_its_folder() {
         "{}",
         merge.stderr
     );
-    assert!(!out.exists() && !tmp.path().join("outside").exists());
+    assert!(!out.join("summary.json").exists() && !tmp.path().join("outside").exists());
 }

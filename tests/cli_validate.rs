@@ -211,3 +211,97 @@ fn a_fixture_beside_a_scenario_named_without_a_folder_is_found() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
 }
+
+/// Flags that would overflow a clock, start a console for nobody, run without end or
+/// write into a file are refused with exit 2 before anything starts.
+#[test]
+fn out_of_range_flags_are_refused_before_anything_starts() {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let file_path = file.path().to_str().unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &[
+                "console",
+                "serve",
+                "--header-timeout",
+                "18446744073709551615",
+            ],
+            "is not in 1..=86400",
+        ),
+        (
+            &["console", "serve", "--socket-timeout", "0"],
+            "is not in 1..=86400",
+        ),
+        (&["console", "serve", "--admin", ""], "an empty user name"),
+        (
+            &["console", "serve", "--admin", "ad\u{1b}[31mmin"],
+            "the user name has the character",
+        ),
+        (
+            &[
+                "chaos",
+                "scenarios/chaos-base.yaml",
+                "--runs",
+                "99999999999",
+            ],
+            "is not in 1..=1000000",
+        ),
+        (
+            &["chaos", "scenarios/chaos-base.yaml", "--runs", "0"],
+            "is not in 1..=1000000",
+        ),
+        (
+            &["run", "scenarios/multi-region-ha.yaml", "--out", file_path],
+            "is a file, not a folder",
+        ),
+        (
+            &["chaos", "scenarios/chaos-base.yaml", "--out", file_path],
+            "is a file, not a folder",
+        ),
+        (
+            &["mutate", "scenarios/chaos-base.yaml", "--out", file_path],
+            "is a file, not a folder",
+        ),
+    ];
+    for (args, needle) in cases {
+        let out = hadr(args);
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
+        assert!(out.stderr.contains(needle), "{args:?}: {}", out.stderr);
+        assert!(
+            !out.stderr.contains('\u{1b}'),
+            "{args:?}: raw escape in {:?}",
+            out.stderr
+        );
+    }
+}
+
+/// `procedure check` and `hadr node --spec` read what they are given as the scenario loader
+/// does: a device or a FIFO is refused at once, and escapes in a doc are shown, not obeyed.
+#[test]
+fn docs_and_node_specs_are_read_without_trusting_them() {
+    for args in [
+        &["procedure", "check", "/dev/zero"][..],
+        &["node", "--role", "peer", "--spec", "/dev/zero"][..],
+    ] {
+        let out = hadr(args);
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("not a regular file"),
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let doc = dir.path().join("doc.txt");
+    std::fs::write(
+        &doc,
+        "See [link](#bad\u{1b}[31manchor) and [l2](#ibp\u{202e}evil)\n",
+    )
+    .unwrap();
+    let out = hadr(&["procedure", "check", doc.to_str().unwrap()]);
+    assert!(
+        !out.stdout.contains('\u{1b}') && !out.stdout.contains('\u{202e}'),
+        "{:?}",
+        out.stdout
+    );
+}

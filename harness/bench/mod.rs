@@ -35,6 +35,8 @@ const DEFAULT_TEMPLATE: &str = include_str!("../../scenarios/bench-regions.yaml"
 /// Defaults chosen so that `--from` over nine locations (84 triples) finishes on a 2-core
 /// machine in minutes: a short steady window, two seeds.
 pub const DEFAULT_SEEDS: u64 = 2;
+/// Every seed is two runs of every candidate: beyond this a request is a mistake.
+pub const MAX_SEEDS: u64 = 100;
 pub const DEFAULT_DURATION: Duration = Duration::from_secs(20);
 pub const DEFAULT_RATE: f64 = 10.0;
 /// The sim's finest step: every latency is resolved to it, or to a fraction of it where the
@@ -195,6 +197,26 @@ pub fn plan(request: &Request) -> Result<Plan, ScenarioError> {
             Err(problem) => problems.push(*problem),
         }
     }
+    for candidate in &candidates {
+        let missing = [(0, 1), (0, 2), (1, 2)]
+            .into_iter()
+            .find(|&(a, b)| loaded.matrix.rtt(&candidate[a], &candidate[b]).is_none());
+        if let Some((a, b)) = missing {
+            problems.push(flag_error(
+                "--latency",
+                &fixture,
+                None,
+                format!(
+                    "{fixture} has no round trip between `{}` and `{}` (candidate {})",
+                    candidate[a],
+                    candidate[b],
+                    candidate.join(",")
+                ),
+                "a round trip for every pair of a candidate's locations",
+                "add the pair to the fixture's `rtt_ms`, or leave the candidate out",
+            ));
+        }
+    }
     if request.seeds == 0 {
         problems.push(flag_error(
             "--seeds",
@@ -203,6 +225,16 @@ pub fn plan(request: &Request) -> Result<Plan, ScenarioError> {
             "no seed to run",
             "a whole number of seeds, at least 1",
             format!("--seeds {DEFAULT_SEEDS} (the default) places the Raft leader twice"),
+        ));
+    }
+    if request.seeds > MAX_SEEDS {
+        problems.push(flag_error(
+            "--seeds",
+            &request.seeds.to_string(),
+            None,
+            format!("{} seeds is more than the bench runs", request.seeds),
+            format!("at most {MAX_SEEDS} seeds per candidate"),
+            format!("--seeds {DEFAULT_SEEDS} (the default); more seeds narrow the leader-placement spread slowly"),
         ));
     }
     if request.jobs == 0 {

@@ -22,8 +22,9 @@ pub struct ChaosArgs {
     /// The base scenario, with a `chaos:` section
     #[arg(required = true, value_name = "BASE")]
     pub base: Option<PathBuf>,
-    /// Runs in the whole sweep
-    #[arg(long, value_name = "N", default_value_t = 100)]
+    /// Runs in the whole sweep, 1 to 1,000,000
+    #[arg(long, value_name = "N", default_value_t = 100,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub runs: u64,
     /// Seed of the sweep (default: the scenario's)
     #[arg(long, value_name = "S")]
@@ -54,6 +55,9 @@ pub enum ChaosCommand {
 
 pub fn run(args: &ChaosArgs) -> Exit {
     match (&args.command, &args.base) {
+        (Some(ChaosCommand::Merge { out, .. }), _) if super::writable_out(out).is_err() => {
+            Exit::InvalidInput
+        }
         (Some(ChaosCommand::Merge { dirs, out }), _) => match chaos::merge(dirs, out) {
             Ok(summary) => conclude(&summary, out),
             Err(error) => {
@@ -70,6 +74,9 @@ fn sweep(args: &ChaosArgs, path: &PathBuf) -> Exit {
     let Some(mut scenarios) = load_all(std::slice::from_ref(path)) else {
         return Exit::InvalidInput;
     };
+    if let Err(exit) = super::writable_out(&args.out) {
+        return exit;
+    }
     let base = scenarios.remove(0);
     let Some(chaos) = base.chaos.clone() else {
         err!(
@@ -78,7 +85,8 @@ fn sweep(args: &ChaosArgs, path: &PathBuf) -> Exit {
         );
         return Exit::InvalidInput;
     };
-    let Ok(text) = std::fs::read_to_string(path) else {
+    let Ok(text) = crate::scenario::input::read_text(path, "the scenario", "the base scenario")
+    else {
         err!("{}: error: cannot read the scenario again", path.display());
         return Exit::InvalidInput;
     };
@@ -169,6 +177,9 @@ pub fn mutate(args: &MutateArgs) -> Exit {
     let Some(mut scenarios) = load_all(std::slice::from_ref(&args.scenario)) else {
         return Exit::InvalidInput;
     };
+    if let Err(exit) = super::writable_out(&args.out) {
+        return exit;
+    }
     let scenario = scenarios.remove(0);
     let jobs = args.jobs.map_or_else(pool::default_jobs, |j| j as usize);
     match chaos::mutate::mutate(&scenario, jobs, &args.out) {

@@ -207,7 +207,7 @@ pub struct ServeArgs {
     #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:3000", value_parser = host_port)]
     pub listen: String,
     /// The console's initial admin user
-    #[arg(long, value_name = "USER", default_value = "admin")]
+    #[arg(long, value_name = "USER", default_value = "admin", value_parser = user_name)]
     pub admin: String,
     /// Non-GET requests per client and minute outside /ak/ (GET: 16x); athena's max_req_per_min
     #[arg(long, value_name = "N", default_value_t = crate::console::mock::Limits::ATHENA.max_req_per_min)]
@@ -222,11 +222,28 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = crate::console::mock::Limits::ATHENA.max_components)]
     pub max_components: usize,
     /// Seconds a connection may take to send a request head (idle keep-alive included)
-    #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub header_timeout: u64,
     /// Seconds a read or write may make no progress before the connection is dropped
-    #[arg(long, value_name = "SECS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "SECS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub socket_timeout: u64,
+}
+
+/// A console user name: 1 to 256 characters, none of them a control, format or space
+/// character (it is shown in logs and compared byte for byte at login).
+fn user_name(text: &str) -> Result<String, String> {
+    let bad = text.chars().find(|c| {
+        c.is_control() || c.is_whitespace() || crate::scenario::diagnostic::is_format_char(*c)
+    });
+    match bad {
+        _ if text.is_empty() => Err("an empty user name; for example --admin admin".into()),
+        _ if text.chars().count() > 256 => Err("a user name of more than 256 characters".into()),
+        Some(c) => Err(format!(
+            "the user name has the character {:?}; use letters, digits and signs such as @ . _ -",
+            c
+        )),
+        None => Ok(text.to_string()),
+    }
 }
 
 /// `HOST:PORT` with a port number; the host is resolved when binding.
@@ -378,10 +395,35 @@ fn report_invalid(error: &ScenarioError) {
     err!("{error}\n");
 }
 
+/// Checks, before any work is done and without creating anything, that `--out DIR` can
+/// become the output folder: a folder, or a path whose nearest existing part is a folder;
+/// exit 2 when it is a file or a device (or under one).
+pub(crate) fn writable_out(out: &Path) -> Result<(), Exit> {
+    let existing = out
+        .ancestors()
+        .find(|p| p.as_os_str().is_empty() || p.exists());
+    let usable = match existing {
+        Some(p) if p.as_os_str().is_empty() || p.is_dir() => Ok(()),
+        Some(p) if p == out => Err("it is a file, not a folder".to_string()),
+        Some(p) => Err(format!("{} is a file, not a folder", p.display())),
+        None => Ok(()),
+    };
+    usable.map_err(|why| {
+        err!(
+            "--out {}: error: cannot write the output there: {why}\n  = expected: a folder hadr may create and write in\n  = hint: give another --out, or remove the file of that name",
+            scenario::diagnostic::printable(&out.display().to_string())
+        );
+        Exit::InvalidInput
+    })
+}
+
 fn run_scenarios(args: &RunArgs) -> Exit {
     let Some(scenarios) = load_all(&args.scenarios) else {
         return Exit::InvalidInput;
     };
+    if let Err(exit) = writable_out(&args.out) {
+        return exit;
+    }
     let containers;
     let substrate: &dyn crate::substrate::Substrate = match args.substrate {
         Substrate::Kind | Substrate::Kubernetes => return kind::run(args, scenarios),
@@ -564,6 +606,9 @@ fn bench_regions(args: &BenchArgs) -> Exit {
             return Exit::InvalidInput;
         }
     };
+    if let Err(exit) = writable_out(&args.out) {
+        return exit;
+    }
     err!(
         "bench: {} candidate(s) x {} seed(s), 2 runs each, on {} job(s)...",
         plan.candidates.len(),
@@ -694,16 +739,27 @@ fn check_docs(paths: &[PathBuf]) -> Exit {
         if index > 0 {
             out!("");
         }
-        match std::fs::read_to_string(path) {
+        let read = scenario::input::read_text(
+            path,
+            "the doc",
+            "a translation of the procedure page as text (a few tens of kilobytes)",
+        );
+        match read {
             Ok(text) => {
                 let report = check::check(&path.display().to_string(), &text);
-                out!("{report}");
+                // The report quotes the doc: its escapes are shown, not obeyed.
+                let shown: Vec<String> = report
+                    .to_string()
+                    .lines()
+                    .map(|line| scenario::diagnostic::printable(line).into_owned())
+                    .collect();
+                out!("{}", shown.join("\n"));
                 if !report.passed() {
                     exit = exit.max(Exit::ExpectationFailed);
                 }
             }
             Err(error) => {
-                err!("{}: error: cannot read the doc: {error}", path.display());
+                err!("{error}");
                 exit = Exit::InvalidInput;
             }
         }

@@ -44,11 +44,19 @@ const SAVE_INTERVAL: Duration = Duration::from_secs(1);
 pub const DISK_FILE: &str = "disk.bin";
 pub const HISTORY_FILE: &str = "history.jsonl";
 const STARTS_FILE: &str = "starts";
+/// The largest node spec read: a 100-node network's spec, certificates and all, is well
+/// under a megabyte.
+const SPEC_MAX_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Runs the node of `spec_file` as `role` until a signal stops it.
 pub fn run(role: &str, spec_file: &Path) -> Result<(), String> {
-    let text = std::fs::read_to_string(spec_file)
-        .map_err(|e| format!("{}: cannot read the node spec: {e}", spec_file.display()))?;
+    let text = crate::scenario::input::read_text_at_most(
+        spec_file,
+        "the node spec",
+        "the JSON spec the containers substrate writes",
+        SPEC_MAX_BYTES,
+    )
+    .map_err(|e| e.to_string().trim_end().to_string())?;
     let process: ProcessSpec = serde_json::from_str(&text).map_err(|e| {
         format!(
             "{}:{}:{}: not a node spec: {e}",

@@ -89,7 +89,11 @@ impl SourceFile {
     pub fn yaml_diagnostic(&self, error: &YamlError) -> Diagnostic {
         let error = error.without_snippet();
         let location = error.location();
-        let (message, expected, hint) = explain_yaml_error(error);
+        let (message, mut expected, hint) = explain_yaml_error(error);
+        if expected == WELL_FORMED && self.name.ends_with(".json") {
+            // Fixtures are JSON, read by the YAML parser (JSON is YAML's flow style).
+            expected = "well-formed JSON".to_string();
+        }
         let mut diagnostic = self.diagnostic(location.as_ref(), message, expected, hint);
         // Mark the whole unknown key, not just its first character.
         if let (YamlError::SerdeUnknownField { field, .. }, Some(p)) =
@@ -118,16 +122,30 @@ pub struct Diagnostic {
     pub source_line: Option<String>,
 }
 
-/// `text` with control characters written as escapes (`\u{1b}`), so that a file's content
-/// quoted in a message cannot recolour or rewrite the terminal it is printed on.
+/// Unicode's invisible format characters that reorder or hide text: the bidirectional
+/// controls (U+202A-U+202E, U+2066-U+2069, U+061C), zero-width ones (U+200B-U+200F,
+/// U+2060-U+2064, U+FEFF) and the soft hyphen. A name holding one reads as another name.
+pub fn is_format_char(c: char) -> bool {
+    matches!(c, '\u{00AD}' | '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+}
+
+/// Whether `c` is shown escaped: a control or an invisible format character.
+fn escaped(c: char) -> bool {
+    c.is_control() || is_format_char(c)
+}
+
+/// `text` with control and invisible format characters written as escapes (`\u{1b}`), so
+/// that a file's content quoted in a message cannot recolour, reorder or rewrite the
+/// terminal it is printed on.
 pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.chars().any(char::is_control) {
+    if !text.chars().any(escaped) {
         return std::borrow::Cow::Borrowed(text);
     }
     std::borrow::Cow::Owned(
         text.chars()
             .map(|c| {
-                if c.is_control() {
+                if escaped(c) {
                     c.escape_unicode().to_string()
                 } else {
                     c.to_string()
@@ -286,6 +304,8 @@ pub fn one_of<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
 }
 
 /// Message, expectation and hint for a serde-saphyr error.
+const WELL_FORMED: &str = "well-formed YAML";
+
 fn explain_yaml_error(error: &YamlError) -> (String, String, String) {
     match error {
         YamlError::SerdeUnknownField {
@@ -349,6 +369,17 @@ fn explain_yaml_error(error: &YamlError) -> (String, String, String) {
             "`key: value` entries, e.g. `{name: x}` or one `key: value` per line".to_string(),
             format!("an empty mapping is written `{{}}`; {FORMAT_REFERENCE}"),
         ),
+        YamlError::Unexpected { expected, .. } if expected.ends_with("scalar") => (
+            "a single value is expected here".to_string(),
+            "a value such as a name, a number or a duration, not a list or a mapping".to_string(),
+            format!("write the value itself, `key: value`; {FORMAT_REFERENCE}"),
+        ),
+        YamlError::MultipleDocuments { .. } => (
+            "the file holds more than one YAML document (a `---` line starts another)".to_string(),
+            "one document: a scenario or fixture is one mapping".to_string(),
+            "remove the `---` line and what follows it, or put each scenario in a file of its own"
+                .to_string(),
+        ),
         YamlError::InvalidScalar { ty, .. } => (
             format!("this value is not a valid {}", scalar_name(ty)),
             format!("a {}", scalar_name(ty)),
@@ -358,7 +389,7 @@ fn explain_yaml_error(error: &YamlError) -> (String, String, String) {
             serde_saphyr::DefaultMessageFormatter
                 .format_message(other)
                 .into_owned(),
-            "well-formed YAML".to_string(),
+            WELL_FORMED.to_string(),
             "check the indentation, quotes and brackets here and on the lines above: an unclosed `[` or `{` is reported where the parser gives up"
                 .to_string(),
         ),

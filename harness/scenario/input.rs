@@ -13,6 +13,16 @@ pub const MAX_INPUT_BYTES: u64 = 1024 * 1024;
 /// The text of the file at `path`, or a diagnostic saying why it cannot be read. `what`
 /// names the file's role in messages ("the scenario", "the latency fixture").
 pub fn read_text(path: &Path, what: &str, expected: &str) -> Result<String, ScenarioError> {
+    read_text_at_most(path, what, expected, MAX_INPUT_BYTES)
+}
+
+/// The same, for inputs that may be larger than a scenario (a node spec), at most `max`.
+pub fn read_text_at_most(
+    path: &Path,
+    what: &str,
+    expected: &str,
+    max: u64,
+) -> Result<String, ScenarioError> {
     let unreadable = |message: String, hint: &str| -> ScenarioError {
         SourceFile::new(path, String::new())
             .diagnostic_at(None, message, expected, hint)
@@ -34,18 +44,18 @@ pub fn read_text(path: &Path, what: &str, expected: &str) -> Result<String, Scen
     }
     let too_large = |bytes: u64| {
         unreadable(
-            format!("{what} is {bytes} bytes, more than hadr reads ({MAX_INPUT_BYTES} bytes)"),
+            format!("{what} is {bytes} bytes, more than hadr reads ({max} bytes)"),
             "a scenario or fixture is a few kilobytes; check that this is the file you meant",
         )
     };
-    if metadata.len() > MAX_INPUT_BYTES {
+    if metadata.len() > max {
         return Err(too_large(metadata.len()));
     }
     let mut bytes = Vec::new();
     std::fs::File::open(path)
-        .and_then(|file| file.take(MAX_INPUT_BYTES + 1).read_to_end(&mut bytes))
+        .and_then(|file| file.take(max + 1).read_to_end(&mut bytes))
         .map_err(|e| unreadable(format!("cannot read {what}: {e}"), "check the path"))?;
-    if bytes.len() as u64 > MAX_INPUT_BYTES {
+    if bytes.len() as u64 > max {
         // The file grew after it was measured.
         return Err(too_large(bytes.len() as u64));
     }

@@ -2,7 +2,9 @@
 //! diagnostic pointing at the value at fault. Checks go on after a failure where the rest can
 //! still be judged, so one run of `hadr validate` lists most of a file's problems.
 
-use super::diagnostic::{did_you_mean, one_of, Diagnostic, ScenarioError, SourceFile};
+use super::diagnostic::{
+    did_you_mean, is_format_char, one_of, Diagnostic, ScenarioError, SourceFile,
+};
 use super::duration;
 use super::file::{
     ChaincodeFile, ChannelFile, ExpectationFile, FabricOverrides, FabricValue, FaultFile,
@@ -233,12 +235,15 @@ impl Checker<'_> {
                 "a short name, used in reports (e.g. `multi-region-ha`)",
                 "name the scenario after what it tests",
             );
-        } else if name.value.chars().any(char::is_control)
+        } else if name
+            .value
+            .chars()
+            .any(|c| c.is_control() || is_format_char(c))
             || name.value.chars().count() > NAME_MAX_CHARS
         {
             self.error(
                 &name.referenced,
-                "the scenario name has control characters or is too long",
+                "the scenario name has control or invisible format characters, or is too long",
                 format!("a one-line name of at most {NAME_MAX_CHARS} characters (e.g. `multi-region-ha`)"),
                 "reports, JUnit XML and terminals show the name: keep it to printable characters",
             );
@@ -247,13 +252,13 @@ impl Checker<'_> {
             if description
                 .value
                 .chars()
-                .any(|c| c.is_control() && c != '\n' && c != '\t')
+                .any(|c| (c.is_control() && c != '\n' && c != '\t') || is_format_char(c))
             {
                 self.error(
                     &description.referenced,
-                    "the description has control characters",
+                    "the description has control or invisible format characters",
                     "printable text (new lines and tabs are fine)",
-                    "remove the control characters; XML reports cannot hold them",
+                    "remove them: XML reports cannot hold control characters, and a bidirectional or zero-width one makes the text read otherwise than it is",
                 );
             }
         }

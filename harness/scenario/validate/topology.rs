@@ -267,6 +267,7 @@ impl Checker<'_> {
 
     pub(super) fn msp_id_is_valid(&mut self, msp_id: &Spanned<String>) -> bool {
         let valid = !msp_id.value.is_empty()
+            && msp_id.value.len() <= MSP_ID_MAX_CHARS
             && msp_id
                 .value
                 .chars()
@@ -275,7 +276,7 @@ impl Checker<'_> {
             self.error(
                 &msp_id.referenced,
                 format!("MSP ID `{}` cannot name nodes", msp_id.value),
-                "letters, digits and `-` (e.g. `Org1MSP`); node names are built from it",
+                format!("letters, digits and `-`, at most {MSP_ID_MAX_CHARS} characters (e.g. `Org1MSP`); node names, host names included, are built from it"),
                 "e.g. `Org1MSP`",
             );
         }
@@ -555,6 +556,10 @@ impl Checker<'_> {
         })
     }
 }
+
+/// The longest MSP ID: node names (`peer0.<org>.<region>`) are host names, whose labels
+/// hold at most 63 characters.
+const MSP_ID_MAX_CHARS: usize = 40;
 
 /// Lowercase letters, digits and `-`, starting with a letter, at most 63 characters.
 fn is_dns_label(name: &str) -> bool {

@@ -194,6 +194,53 @@ pub fn dns_label(text: &str, max: usize) -> String {
     }
 }
 
+fn is_context_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 253
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-:@/".contains(c))
+        && !name.starts_with('-')
+}
+
+fn is_domain_name(name: &str) -> bool {
+    name.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        })
+}
+
+/// Refuses a value of `flag` that `valid` does not accept, or one given twice.
+fn check_names(
+    flag: &str,
+    values: &[String],
+    valid: fn(&str) -> bool,
+    expected: &str,
+) -> Result<(), Refusal> {
+    for (index, value) in values.iter().enumerate() {
+        let shown = value.escape_debug().to_string();
+        let shown: String = shown.chars().take(80).collect();
+        if !valid(value) {
+            return Err(Refusal::Input(format!(
+                "{flag}: `{shown}` (value {}) is not a name hadr can use\n  = expected: {expected}",
+                index + 1
+            )));
+        }
+        if values[..index].contains(value) {
+            return Err(Refusal::Input(format!(
+                "{flag}: `{shown}` is given twice\n  = hint: one per region, each region its own"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// The clusters `scenario` runs on with `options`, or why it cannot.
 pub fn clusters(scenario: &Scenario, options: &Options) -> Result<Clusters, Refusal> {
     let regions = &scenario.topology.regions;
@@ -231,6 +278,12 @@ pub fn clusters(scenario: &Scenario, options: &Options) -> Result<Clusters, Refu
             "--domains is for --substrate kubernetes; kind uses <region>.localho.st".to_string(),
         ));
     }
+    // Both go into kubectl commands of the plan's scripts and into manifests: only names
+    // that need no quoting, each once.
+    check_names("--contexts", &options.contexts, is_context_name,
+        "kubeconfig context names of letters, digits and . _ - : @ / (as `kubectl config get-contexts` lists them), each once")?;
+    check_names("--domains", &options.domains, is_domain_name,
+        "DNS names: dot-separated labels of lowercase letters, digits and -, each at most 63 characters, each domain once")?;
     let chaos = match (flavor, options.chaos) {
         (Flavor::Kind, chaos) => chaos.unwrap_or(ChaosTool::Docker),
         (Flavor::Kubernetes, None | Some(ChaosTool::ChaosMesh)) => ChaosTool::ChaosMesh,
@@ -429,6 +482,44 @@ mod tests {
             clusters(&scenario, &options),
             Err(Refusal::Unable(why)) if why.contains("Chaos Mesh")
         ));
+    }
+
+    #[test]
+    fn contexts_and_domains_that_a_script_would_run_are_refused() {
+        let scenario = example();
+        let mut options = Options::kind(ConsoleChoice::Mock);
+        options.flavor = Flavor::Kubernetes;
+        let refused = |options: &Options| match clusters(&scenario, options) {
+            Err(Refusal::Input(why)) => why,
+            other => panic!("accepted: {other:?}"),
+        };
+        options.contexts = vec!["a;rm -rf /".into(), "b".into(), "c".into()];
+        let why = refused(&options);
+        assert!(
+            why.starts_with("--contexts: `a;rm -rf /` (value 1)"),
+            "{why}"
+        );
+        options.contexts = vec!["a".into(), "a".into(), "c".into()];
+        assert!(refused(&options).contains("`a` is given twice"));
+        options.contexts = vec![
+            "kind-east".into(),
+            "arn:aws:eks:us-east-1:1:cluster/w".into(),
+            "admin@c".into(),
+        ];
+        for domains in [
+            ["x y", "b.example", "c.example"],
+            ["$(id)", "b.example", "c.example"],
+            ["../z", "b.example", "c.example"],
+        ] {
+            options.domains = domains.iter().map(|d| d.to_string()).collect();
+            assert!(refused(&options).starts_with("--domains: `"), "{domains:?}");
+        }
+        options.domains = vec![
+            "east.example.com".into(),
+            "west.example.com".into(),
+            "c.example".into(),
+        ];
+        assert!(clusters(&scenario, &options).is_ok());
     }
 
     #[test]
