@@ -22,7 +22,24 @@ impl Checker<'_> {
         {
             let per_client = crate::workload::Schedule::new(rate.value, changes, duration).count();
             let count = per_client.saturating_mul(clients.len() as u64);
-            if count > MAX_TRANSACTIONS {
+            if count == 0 {
+                // A tiny rate printed in full is hundreds of digits.
+                let shown = if rate.value < 0.01 {
+                    format!("{:e}", rate.value)
+                } else {
+                    rate.value.to_string()
+                };
+                self.error(
+                    &rate.referenced,
+                    format!(
+                        "the workload makes no call in {} at {shown} a second{}",
+                        duration::format(duration),
+                        if changes.is_empty() { "" } else { ", with its rate changes" }
+                    ),
+                    "a rate and a duration that give at least one call, or the checks have nothing to judge",
+                    "raise `rate_per_s` (e.g. 5) or lengthen `duration`",
+                );
+            } else if count > MAX_TRANSACTIONS {
                 self.error(
                     &workload.duration.referenced,
                     format!(

@@ -278,6 +278,16 @@ pub fn clusters(scenario: &Scenario, options: &Options) -> Result<Clusters, Refu
             "--domains is for --substrate kubernetes; kind uses <region>.localho.st".to_string(),
         ));
     }
+    // Node names become values of the `hadr/node` label, which Kubernetes caps at 63
+    // characters (a 63-character region name alone fits a DNS label, not a node name).
+    if let Some(node) = scenario.layout().iter().find(|n| n.name.len() > 63) {
+        return Err(Refusal::Input(format!(
+            "{}: node `{}` has a name of {} characters; on Kubernetes it is a label value, of at most 63\n  = hint: shorten the region names or MSP IDs it is built from",
+            scenario.source.display(),
+            node.name,
+            node.name.len()
+        )));
+    }
     // Both go into kubectl commands of the plan's scripts and into manifests: only names
     // that need no quoting, each once.
     check_names("--contexts", &options.contexts, is_context_name,
@@ -482,6 +492,28 @@ mod tests {
             clusters(&scenario, &options),
             Err(Refusal::Unable(why)) if why.contains("Chaos Mesh")
         ));
+    }
+
+    #[test]
+    fn a_node_name_longer_than_a_label_value_is_refused() {
+        let mut scenario = example();
+        let long = "r".repeat(55);
+        scenario.topology.regions[1].name = long.clone();
+        for org in &mut scenario.topology.organizations {
+            for region in org.regions.iter_mut().chain(std::iter::once(&mut org.home)) {
+                if region == "us-west" {
+                    *region = long.clone();
+                }
+            }
+        }
+        let options = Options::kind(ConsoleChoice::Mock);
+        let Err(Refusal::Input(why)) = clusters(&scenario, &options) else {
+            panic!("a 66-character node name was accepted")
+        };
+        assert!(
+            why.contains("on Kubernetes it is a label value, of at most 63"),
+            "{why}"
+        );
     }
 
     #[test]
