@@ -1082,6 +1082,36 @@ async fn keys_and_tokens_refuse_empty_roles_and_out_of_range_lifetimes() {
         json!(["invalid roles for api key. valid roles: [\"manager\",\"writer\",\"reader\"]"])
     );
 
+    // A reader's token is a reader's: asking for more is refused.
+    let reader = api::key(&console, &["reader"]).await;
+    let r = [("authorization", reader.as_str())];
+    let escalated = call(
+        &console,
+        "POST",
+        "/ak/api/v3/identity/token",
+        &r,
+        Some(r#"{"roles": ["manager", "writer"]}"#),
+    )
+    .await;
+    assert_eq!(escalated.status, 400, "{}", escalated.text);
+    assert!(
+        escalated.text.contains("cannot have the role"),
+        "{}",
+        escalated.text
+    );
+    let own = call(
+        &console,
+        "POST",
+        "/ak/api/v3/identity/token",
+        &r,
+        Some(r#"{"roles": ["reader"]}"#),
+    )
+    .await;
+    assert_eq!(
+        (own.status, own.json()["roles"].clone()),
+        (200, json!(["reader"]))
+    );
+
     let manager = api::manager(&console).await;
     let m = [("authorization", manager.as_str())];
     for (body, message) in [

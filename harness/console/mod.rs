@@ -39,7 +39,8 @@ pub struct ServeOptions {
     pub listen: String,
     /// athena's `initial_admin`.
     pub initial_admin: String,
-    /// athena's `default_user_password_initial`: accepted only to create API keys.
+    /// athena's `default_user_password_initial`: accepted only to create API keys and
+    /// tokens and to change settings (middleware.js).
     pub default_password: Secret,
     pub region: String,
     pub limits: mock::Limits,
@@ -77,8 +78,8 @@ pub fn serve_help() -> String {
        -d '{{\"roles\":[\"reader\",\"writer\",\"manager\"],\"description\":\"ci\"}}' \\
        http://127.0.0.1:3000/ak/api/v3/permissions/keys
 
-The initial admin's default password is '{DEFAULT_PASSWORD}'. It is accepted only to create API
-keys; every other /ak/ route takes Basic auth with api_key:api_secret (or a Bearer token from
+The initial admin's default password is '{DEFAULT_PASSWORD}'. As on the real console, it is
+accepted only to create API keys and tokens and to change settings; every other /ak/ route takes Basic auth with api_key:api_secret (or a Bearer token from
 /ak/api/v3/identity/token), and so does /caproxy (in X-Console-Authorization when
 Authorization is the CA's). Plain HTTP; all state is in memory and lost on exit.
 
@@ -90,16 +91,39 @@ in the output."
 }
 
 /// The log line of a request: method, path and status, never a header, a query or a body.
-/// Token routes carry the token in the path, so it is replaced by `{id}`.
+/// Token routes carry the token in the path, so it is replaced by `{id}`; a `/caproxy/` URL
+/// may carry `user:password@`, so that part is replaced by `***@`. Control characters are
+/// escaped.
 fn log_line(method: &http::Method, path: &str, status: u16) -> String {
     const TOKEN_ROUTE: &str = "/identity/token/";
-    match path.find(TOKEN_ROUTE) {
-        Some(at) => format!(
-            "{method} {}{{id}} {status}",
-            &path[..at + TOKEN_ROUTE.len()]
-        ),
-        None => format!("{method} {path} {status}"),
+    let path = match path.find(TOKEN_ROUTE) {
+        Some(at) => format!("{}{{id}}", &path[..at + TOKEN_ROUTE.len()]),
+        None => without_credentials(path),
+    };
+    format!(
+        "{method} {} {status}",
+        crate::scenario::diagnostic::printable(&path)
+    )
+}
+
+/// `path` with the user information of a URL inside it (`scheme://user:pass@host`) masked.
+fn without_credentials(path: &str) -> String {
+    let mut out = String::new();
+    let mut rest = path;
+    while let Some(at) = rest.find("://") {
+        let (before, after) = rest.split_at(at + 3);
+        out.push_str(before);
+        let authority_end = after.find('/').unwrap_or(after.len());
+        match after[..authority_end].rfind('@') {
+            Some(userinfo_end) => {
+                out.push_str("***");
+                rest = &after[userinfo_end..];
+            }
+            None => rest = after,
+        }
     }
+    out.push_str(rest);
+    out
 }
 
 /// A standalone mock console in import-only mode on a real socket, until `shutdown`. Lines
@@ -204,4 +228,29 @@ fn os_seed() -> std::io::Result<u64> {
         .fill(&mut bytes)
         .map_err(|_| std::io::Error::other("the system random generator failed"))?;
     Ok(u64::from_le_bytes(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_log_lines_hide_tokens_and_url_credentials() {
+        let get = http::Method::GET;
+        assert_eq!(
+            log_line(&get, "/ak/api/v3/identity/token/s3cr3t", 200),
+            "GET /ak/api/v3/identity/token/{id} 200"
+        );
+        let proxied = "/caproxy/https://enroll:URLSECRET77@ca.example:7054/api/v1/enroll";
+        let line = log_line(&get, proxied, 400);
+        assert_eq!(
+            line,
+            "GET /caproxy/https://***@ca.example:7054/api/v1/enroll 400"
+        );
+        assert_eq!(
+            log_line(&get, "/caproxy/http://ca.example:7054/a@b", 200),
+            "GET /caproxy/http://ca.example:7054/a@b 200"
+        );
+        assert!(!log_line(&get, "/x\u{1b}[31m", 404).contains('\u{1b}'));
+    }
 }

@@ -12,7 +12,9 @@
 //! - 401 bodies are the text `Unauthorized` with a `WWW-Authenticate: Basic` header.
 
 use super::request::Input;
-use super::{couch_not_found, friendly_ms, json, refuse, Console, MockConsole, Refusal};
+use super::{
+    bad_request, couch_not_found, friendly_ms, json, refuse, Console, MockConsole, Refusal,
+};
 use crate::console::api::{CreateApiKeyResponse, CreateTokenResponse, Forbidden, Role};
 use crate::console::validate;
 use crate::secret::Secret;
@@ -358,7 +360,8 @@ pub(super) async fn create_token(
     if !errors.is_empty() {
         return *refuse(errors);
     }
-    // The roles asked for (not checked against the caller's), else the caller's own.
+    // The roles asked for, else the caller's own. A token never holds a role its requester
+    // lacks: a reader key asking for `manager` would otherwise mint itself a manager.
     let asked: Vec<Role> = body
         .get("roles")
         .and_then(Value::as_array)
@@ -369,14 +372,17 @@ pub(super) async fn create_token(
                 .collect()
         })
         .unwrap_or_default();
-    let roles = if asked.is_empty() {
-        match caller.map(|c| c.0) {
-            Some(Caller::Key(roles) | Caller::Token(roles)) => roles,
-            Some(Caller::Admin) | None => vec![Role::Manager, Role::Writer, Role::Reader],
-        }
-    } else {
-        asked
+    let own = match caller.map(|c| c.0) {
+        Some(Caller::Key(roles) | Caller::Token(roles)) => roles,
+        Some(Caller::Admin) | None => vec![Role::Manager, Role::Writer, Role::Reader],
     };
+    if let Some(beyond) = asked.iter().find(|r| !own.contains(r)) {
+        let role = serde_json::to_value(beyond).unwrap_or_default();
+        return bad_request(vec![format!(
+            "a token cannot have the role {role}: the key or token asking for it does not have it"
+        )]);
+    }
+    let roles = if asked.is_empty() { own } else { asked };
     let secs = match body.get("expiration_secs") {
         Some(value) => validate::js_number(value),
         None => TOKEN_SECS,

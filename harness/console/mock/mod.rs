@@ -398,7 +398,7 @@ fn refuse(msgs: Vec<String>) -> Refusal {
 }
 
 /// Validation failures: `{statusCode: 400, msgs: [...]}`.
-fn bad_request(msgs: Vec<String>) -> Response {
+pub(super) fn bad_request(msgs: Vec<String>) -> Response {
     json(
         StatusCode::BAD_REQUEST,
         &BadRequest {
