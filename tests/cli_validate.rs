@@ -262,6 +262,30 @@ fn out_of_range_flags_are_refused_before_anything_starts() {
             &["mutate", "scenarios/chaos-base.yaml", "--out", file_path],
             "is a file, not a folder",
         ),
+        (
+            &[
+                "kind",
+                "config",
+                "--scenario",
+                "scenarios/multi-region-ha.yaml",
+                "--out",
+                file_path,
+            ],
+            "is a file, not a folder",
+        ),
+        (
+            &[
+                "bench",
+                "regions",
+                "--latency",
+                "fixtures/latency/azure-2024-04-p50.json",
+                "--candidates",
+                "eastus,westus,canadacentral",
+                "--out",
+                file_path,
+            ],
+            "is a file, not a folder",
+        ),
     ];
     for (args, needle) in cases {
         let out = hadr(args);

@@ -134,6 +134,9 @@ pub fn command(command: &KindCommand) -> Exit {
                 Ok(clusters) => clusters,
                 Err(refusal) => return exit_of(refusal.into()),
             };
+            if let Err(exit) = super::writable_out(out) {
+                return exit;
+            }
             if let Err(error) = std::fs::create_dir_all(out) {
                 err!("hadr kind config: cannot create {}: {error}", out.display());
                 return Exit::InvalidInput;
