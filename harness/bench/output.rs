@@ -124,7 +124,10 @@ fn location_of<'a>(scenario: &'a Scenario, node: &'a str) -> &'a str {
 /// by its dilation.
 pub fn summarise(plan: &Plan, candidate: &[String; 3], runs: &[SeedRun]) -> Candidate {
     let smallest_rtt_ms = super::smallest_rtt_ms(&plan.table, candidate);
-    let dilation = super::dilation_for(plan, candidate);
+    // The factor the runs ran with (every seed of a candidate has the same).
+    let dilation = runs
+        .first()
+        .map_or_else(|| super::dilation_for(plan, candidate), |r| r.dilation);
     let k = f64::from(dilation);
     let resolution = super::TICK.as_secs_f64() * 1000.0 / k;
     let txs = || {

@@ -11,7 +11,6 @@ use quick_xml::Writer;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io;
-use std::io::Read as _;
 use std::path::Path;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -181,27 +180,14 @@ impl Summary {
     /// reproducer paths stay inside DIR (merge copies them).
     pub fn read(dir: &Path) -> Result<Summary, String> {
         let path = dir.join("summary.json");
-        let cannot = |why: String| {
-            format!(
-                "cannot read {}: {why}; is it the --out of `hadr chaos`?",
-                path.display()
-            )
-        };
-        // Metadata first: `stat` does not block on a FIFO the way `open` does.
-        let metadata = std::fs::metadata(&path).map_err(|e| cannot(e.to_string()))?;
-        if !metadata.is_file() {
-            return Err(cannot("it is not a regular file".into()));
-        }
-        if metadata.len() > MAX_SUMMARY_BYTES {
-            return Err(cannot(format!(
-                "it is {} bytes, more than a summary is ({MAX_SUMMARY_BYTES} at most)",
-                metadata.len()
-            )));
-        }
-        let mut text = String::new();
-        std::fs::File::open(&path)
-            .and_then(|file| file.take(MAX_SUMMARY_BYTES).read_to_string(&mut text))
-            .map_err(|e| cannot(e.to_string()))?;
+        // The scenario reader's checks: a regular file (a FIFO would block), bounded.
+        let text = crate::scenario::input::read_text_at_most(
+            &path,
+            "the chaos summary",
+            "the summary.json that `hadr chaos --out DIR` writes: is it the --out of `hadr chaos`?",
+            MAX_SUMMARY_BYTES,
+        )
+        .map_err(|e| e.to_string().trim_end().to_string())?;
         let summary: Summary = serde_json::from_str(&text)
             .map_err(|e| format!("{} is not a chaos summary: {e}", path.display()))?;
         for failure in &summary.failures {
